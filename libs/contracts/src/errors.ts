@@ -1,0 +1,66 @@
+/**
+ * Stable error codes, grouped per module. A code, once published, is never reused for another
+ * meaning and never renamed: clients branch on it. Add new codes; deprecate old ones in place.
+ *
+ * This module must stay browser-safe: no I/O, no Node-only imports.
+ */
+export const ErrorCode = {
+  // common
+  VALIDATION_FAILED: 'common.validation_failed',
+  NOT_FOUND: 'common.not_found',
+  CONFLICT: 'common.conflict',
+  RATE_LIMITED: 'common.rate_limited',
+  INTERNAL: 'common.internal',
+  UNAVAILABLE: 'common.unavailable',
+  // auth
+  AUTH_MISSING_TOKEN: 'auth.missing_token',
+  AUTH_MALFORMED_TOKEN: 'auth.malformed_token',
+  AUTH_INVALID_SIGNATURE: 'auth.invalid_signature',
+  AUTH_UNSUPPORTED_ALG: 'auth.unsupported_alg',
+  AUTH_TOKEN_EXPIRED: 'auth.token_expired',
+  AUTH_TOKEN_NOT_YET_VALID: 'auth.token_not_yet_valid',
+  AUTH_WRONG_ISSUER: 'auth.wrong_issuer',
+  AUTH_WRONG_AUDIENCE: 'auth.wrong_audience',
+  AUTH_UNKNOWN_KEY: 'auth.unknown_key',
+  AUTH_JWKS_UNAVAILABLE: 'auth.jwks_unavailable',
+  AUTH_FORBIDDEN: 'auth.forbidden',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface AppErrorOptions {
+  /** Safe to show to the caller. When absent, the edge shows a generic message for the code. */
+  userMessage?: string;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/**
+ * The one error type of Palisade. `message` is internal (logs); `userMessage` is what a caller
+ * may see. The edge (apps/api) maps `code` to HTTP and tRPC status in exactly one table.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly userMessage: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.userMessage = options.userMessage;
+    this.details = options.details;
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+/** The body of every error response, REST and tRPC alike. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  requestId?: string;
+  details?: Record<string, unknown>;
+}
