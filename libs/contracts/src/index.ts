@@ -1,2 +1,4 @@
+export * from './config';
 export * from './errors';
 export * from './identity';
+export * from './jobs';

@@ -1,0 +1,42 @@
+/**
+ * The API's configuration: parsed once at boot from the environment, frozen, typed. A bad or
+ * missing variable stops the process with a list of every problem.
+ */
+import { z } from 'zod';
+import { parseEnv } from '@palisade/contracts';
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.url()));
+
+export const apiConfigSchema = z.object({
+  PALISADE_API_HOST: z.string().min(1).default('127.0.0.1'),
+  PALISADE_API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Runtime role: no DDL, subject to row-level security. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }),
+  /** e.g. http://localhost:18080/realms/palisade */
+  KEYCLOAK_ISSUER: z.url(),
+  /** Defaults to the issuer's certs endpoint. */
+  KEYCLOAK_JWKS_URL: z.url().optional(),
+  API_AUDIENCE: z.string().min(1).default('palisade-api'),
+  /** Browser origins allowed to call the API (the portal and admin console). */
+  CORS_ORIGINS: csv.default(['http://localhost:5173', 'http://localhost:5174']),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+
+export function loadApiConfig(env: Record<string, string | undefined> = process.env): Readonly<ApiConfig> {
+  const parsed = parseEnv(apiConfigSchema, env);
+  if (!parsed.ok) {
+    process.stderr.write(
+      `palisade-api: invalid configuration:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
+    process.exit(1);
+  }
+  return parsed.value;
+}
+
+export const API_CONFIG = Symbol('API_CONFIG');

@@ -1,0 +1,54 @@
+/**
+ * The ONE table that maps Palisade error codes to HTTP statuses and tRPC codes. Nothing below
+ * apps/ knows about HTTP. `Record<ErrorCode, …>` makes the compiler insist on a row for every code.
+ */
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server';
+import { AppError, ErrorCode, type ErrorBody } from '@palisade/contracts';
+
+interface Mapping {
+  http: number;
+  trpc: TRPC_ERROR_CODE_KEY;
+  /** Shown when the error has no userMessage of its own. */
+  message: string;
+}
+
+const unauthorized = (message: string): Mapping => ({ http: 401, trpc: 'UNAUTHORIZED', message });
+
+export const ERROR_MAP: Record<ErrorCode, Mapping> = {
+  [ErrorCode.VALIDATION_FAILED]: { http: 400, trpc: 'BAD_REQUEST', message: 'The request is invalid.' },
+  [ErrorCode.NOT_FOUND]: { http: 404, trpc: 'NOT_FOUND', message: 'Not found.' },
+  [ErrorCode.CONFLICT]: { http: 409, trpc: 'CONFLICT', message: 'The request conflicts with the current state.' },
+  [ErrorCode.RATE_LIMITED]: { http: 429, trpc: 'TOO_MANY_REQUESTS', message: 'Too many requests.' },
+  [ErrorCode.INTERNAL]: { http: 500, trpc: 'INTERNAL_SERVER_ERROR', message: 'Internal error.' },
+  [ErrorCode.UNAVAILABLE]: { http: 503, trpc: 'SERVICE_UNAVAILABLE', message: 'A dependency is unavailable; try again.' },
+  [ErrorCode.AUTH_MISSING_TOKEN]: unauthorized('An access token is required.'),
+  [ErrorCode.AUTH_MALFORMED_TOKEN]: unauthorized('The access token is malformed.'),
+  [ErrorCode.AUTH_INVALID_SIGNATURE]: unauthorized('The access token signature is invalid.'),
+  [ErrorCode.AUTH_UNSUPPORTED_ALG]: unauthorized('The access token uses an algorithm that is not accepted.'),
+  [ErrorCode.AUTH_TOKEN_EXPIRED]: unauthorized('The access token has expired.'),
+  [ErrorCode.AUTH_TOKEN_NOT_YET_VALID]: unauthorized('The access token is not valid yet.'),
+  [ErrorCode.AUTH_WRONG_ISSUER]: unauthorized('The access token was issued by another issuer.'),
+  [ErrorCode.AUTH_WRONG_AUDIENCE]: unauthorized('The access token is not meant for this API.'),
+  [ErrorCode.AUTH_UNKNOWN_KEY]: unauthorized('The access token was signed by an unknown key.'),
+  // The identity provider being down is not the caller's fault: 503, so clients retry.
+  [ErrorCode.AUTH_JWKS_UNAVAILABLE]: {
+    http: 503,
+    trpc: 'SERVICE_UNAVAILABLE',
+    message: 'Token keys are unavailable; try again.',
+  },
+  [ErrorCode.AUTH_FORBIDDEN]: { http: 403, trpc: 'FORBIDDEN', message: 'You are not allowed to do this.' },
+};
+
+export function mappingFor(error: AppError): Mapping {
+  return ERROR_MAP[error.code] ?? ERROR_MAP[ErrorCode.INTERNAL];
+}
+
+export function errorBody(error: AppError, requestId?: string): ErrorBody {
+  const m = mappingFor(error);
+  return {
+    code: error.code,
+    message: error.userMessage ?? m.message,
+    ...(requestId ? { requestId } : {}),
+    ...(error.details ? { details: error.details } : {}),
+  };
+}

@@ -1,0 +1,8 @@
+import { meOutputSchema, PLATFORM_ADMIN_ROLE } from '@palisade/contracts';
+import { authedProcedure } from '../trpc';
+
+/** Who am I: the verified principal behind the access token. */
+export const me = authedProcedure.output(meOutputSchema).query(({ ctx }) => ({
+  principal: ctx.principal,
+  isPlatformAdmin: ctx.principal.roles.includes(PLATFORM_ADMIN_ROLE),
+}));

@@ -1,0 +1,10 @@
+/**
+ * The API's tRPC router. The UIs import `AppRouter` from here as a TYPE only (end-to-end types);
+ * keep this file free of side effects.
+ */
+import { me } from './procedures/me';
+import { router } from './trpc';
+
+export const appRouter = router({ me });
+
+export type AppRouter = typeof appRouter;

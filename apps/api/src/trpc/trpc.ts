@@ -1,0 +1,63 @@
+/**
+ * tRPC building blocks. Every procedure is built from `publicProcedure` (explicitly public) or
+ * `authedProcedure`. AppErrors thrown below are translated here, through the one error table.
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import { ZodError } from 'zod';
+import { AppError, ErrorCode, isAppError } from '@palisade/contracts';
+import { errorBody, mappingFor } from '../errors/error-map';
+import type { TrpcContext } from './context';
+
+const t = initTRPC.context<TrpcContext>().create({
+  errorFormatter({ shape, error, ctx }) {
+    const cause = error.cause;
+    if (cause instanceof ZodError) {
+      const fields = cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      return {
+        ...shape,
+        message: fields.map((f) => `${f.path || 'input'}: ${f.message}`).join('; '),
+        data: { ...shape.data, code: ErrorCode.VALIDATION_FAILED, fields, requestId: ctx?.requestId },
+      };
+    }
+    if (isAppError(cause)) {
+      const body = errorBody(cause, ctx?.requestId);
+      return { ...shape, message: body.message, data: { ...shape.data, ...body } };
+    }
+    // Never leak internals of unexpected errors to the caller.
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      return {
+        ...shape,
+        message: 'Internal error.',
+        data: { ...shape.data, stack: undefined, code: ErrorCode.INTERNAL, requestId: ctx?.requestId },
+      };
+    }
+    return { ...shape, data: { ...shape.data, stack: undefined, requestId: ctx?.requestId } };
+  },
+});
+
+export function toTrpcError(error: AppError): TRPCError {
+  return new TRPCError({ code: mappingFor(error).trpc, message: error.message, cause: error });
+}
+
+/** Translates AppErrors from anywhere below into the matching tRPC code (and so HTTP status). */
+const translateErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && isAppError(result.error.cause) && result.error.code === 'INTERNAL_SERVER_ERROR') {
+    throw toTrpcError(result.error.cause);
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** A procedure anyone may call, without a token. Mark it so on purpose. */
+export const publicProcedure = t.procedure.use(translateErrors);
+
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (ctx.authError) throw toTrpcError(ctx.authError);
+  if (!ctx.principal) {
+    throw toTrpcError(new AppError(ErrorCode.AUTH_MISSING_TOKEN, 'no bearer token on the request'));
+  }
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});

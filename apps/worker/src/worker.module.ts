@@ -1,0 +1,16 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { WORKER_CONFIG, type WorkerConfig } from './config';
+import { HeartbeatProcessor } from './processors/heartbeat.processor';
+import { QueuesService } from './queues.service';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL } })],
+      providers: [{ provide: WORKER_CONFIG, useValue: config }, HeartbeatProcessor, QueuesService],
+    };
+  }
+}
