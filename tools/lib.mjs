@@ -29,7 +29,8 @@ export async function must(cmd, args, opts) {
 
 export function stackInfo(profile) {
   const file = path.join(root, '.data', profile, 'stack.json');
-  if (!existsSync(file)) throw new Error(`${file} is missing: did 'stack up --profile ${profile}' succeed?`);
+  if (!existsSync(file))
+    throw new Error(`${file} is missing: did 'stack up --profile ${profile}' succeed?`);
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 

@@ -21,7 +21,13 @@ const uiEnv = {
 const processes = [
   { name: 'api', color: 36, ws: '@palisade/api', script: 'start', env: { LOG_LEVEL: 'info' } },
   { name: 'worker', color: 35, ws: '@palisade/worker', script: 'start', env: {} },
-  { name: 'agent', color: 33, ws: '@palisade/agent', script: 'start', env: { AGENT_PORT: String(PORTS.agent), AGENT_STATE_DIR: `${root}/.data/dev/agent` } },
+  {
+    name: 'agent',
+    color: 33,
+    ws: '@palisade/agent',
+    script: 'start',
+    env: { AGENT_PORT: String(PORTS.agent), AGENT_STATE_DIR: `${root}/.data/dev/agent` },
+  },
   { name: 'portal', color: 32, ws: '@palisade/portal', script: 'dev', env: uiEnv },
   { name: 'admin', color: 34, ws: '@palisade/admin', script: 'dev', env: uiEnv },
 ];

@@ -18,16 +18,34 @@ const only = pIdx >= 0 ? args[pIdx + 1].split(',').map((p) => `@palisade/${p}`) 
 const started = Date.now();
 const stack = ['tools/stack/bin/stack.mjs'];
 await must('node', [...stack, 'up', '--profile', 'test']);
-const env = { ...serviceEnv(stackInfo('test'), { api: 13000, portal: 15173, admin: 15174 }), NX_DAEMON: 'false', NX_NO_CLOUD: 'true', PALISADE_TEST_REPORT: '1' };
+const env = {
+  ...serviceEnv(stackInfo('test'), { api: 13000, portal: 15173, admin: 15174 }),
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  PALISADE_TEST_REPORT: '1',
+};
 await must('npm', ['run', '--silent', 'db:migrate'], { env });
 
 const projectDirs = ['apps', 'libs', 'tools', '.'].flatMap((d) =>
-  d === '.' ? ['e2e'] : existsSync(path.join(root, d)) ? readdirSync(path.join(root, d)).map((p) => `${d}/${p}`) : [],
+  d === '.'
+    ? ['e2e']
+    : existsSync(path.join(root, d))
+      ? readdirSync(path.join(root, d)).map((p) => `${d}/${p}`)
+      : [],
 );
 const reports = projectDirs.map((d) => path.join(root, d, 'test-report.json'));
 for (const r of reports) rmSync(r, { force: true });
 
-const nxArgs = ['nx', 'run-many', '-t', 'typecheck', 'lint', 'test', '--parallel=2', '--outputStyle=stream'];
+const nxArgs = [
+  'nx',
+  'run-many',
+  '-t',
+  'typecheck',
+  'lint',
+  'test',
+  '--parallel=2',
+  '--outputStyle=stream',
+];
 if (only) nxArgs.push(`--projects=${only.join(',')}`);
 const code = await run('npx', nxArgs, { env });
 
@@ -42,6 +60,8 @@ for (const r of reports) {
   skipped += j.numPendingTests + (j.numTodoTests ?? 0);
 }
 if (!keep) await run('node', [...stack, 'down', '--profile', 'test']);
-console.log(`\nnpm test finished in ${Math.round((Date.now() - started) / 1000)} s (nx exit ${code})`);
+console.log(
+  `\nnpm test finished in ${Math.round((Date.now() - started) / 1000)} s (nx exit ${code})`,
+);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code !== 0 ? code : failed > 0 ? 1 : 0);

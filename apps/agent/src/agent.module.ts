@@ -8,7 +8,9 @@ export class AgentModule {
   static forRoot(config: AgentConfig): DynamicModule {
     return {
       module: AgentModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, autoLogging: false } })],
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, autoLogging: false } }),
+      ],
       controllers: [HealthController],
       providers: [{ provide: AGENT_CONFIG, useValue: config }],
     };

@@ -28,7 +28,13 @@ describe('agent', () => {
   it('refuses to boot with bad config and names every bad variable', () => {
     const r = spawnSync(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
       cwd: path.resolve(__dirname, '..'),
-      env: { ...process.env, SWC_NODE_PROJECT: '../../tsconfig.json', AGENT_PORT: 'seventy', AGENT_HOSTNAME: 'Bad_Name', AGENT_STATE_DIR: 'rel' },
+      env: {
+        ...process.env,
+        SWC_NODE_PROJECT: '../../tsconfig.json',
+        AGENT_PORT: 'seventy',
+        AGENT_HOSTNAME: 'Bad_Name',
+        AGENT_STATE_DIR: 'rel',
+      },
       encoding: 'utf8',
     });
     expect(r.status).toBe(1);

@@ -9,22 +9,38 @@ export const agentConfigSchema = z.object({
   /** The name this host is enrolled under; it ends up in host-side resource names. */
   AGENT_HOSTNAME: z
     .string()
-    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and dashes')
+    .regex(
+      /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+      'must be a DNS label: lowercase letters, digits and dashes',
+    )
     .default(hostname().toLowerCase().split('.')[0] ?? 'host'),
-  LIBVIRT_URI: z.string().regex(/^[a-z+]+:\/\//, 'must be a libvirt URI such as qemu:///system').default('qemu:///system'),
+  LIBVIRT_URI: z
+    .string()
+    .regex(/^[a-z+]+:\/\//, 'must be a libvirt URI such as qemu:///system')
+    .default('qemu:///system'),
   /** Where volumes, seeds and images live on this host. */
-  AGENT_STATE_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/palisade'),
+  AGENT_STATE_DIR: z
+    .string()
+    .startsWith('/', 'must be an absolute path')
+    .default('/var/lib/palisade'),
   /** An operator's explicit choice to run VMs that need sVirt on a host that cannot enforce it. */
-  ALLOW_WEAKER_ISOLATION: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  ALLOW_WEAKER_ISOLATION: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
-export function loadAgentConfig(env: Record<string, string | undefined> = process.env): Readonly<AgentConfig> {
+export function loadAgentConfig(
+  env: Record<string, string | undefined> = process.env,
+): Readonly<AgentConfig> {
   const parsed = parseEnv(agentConfigSchema, env);
   if (!parsed.ok) {
-    process.stderr.write(`palisade-agent: invalid configuration:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.stderr.write(
+      `palisade-agent: invalid configuration:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     process.exit(1);
   }
   return parsed.value;

@@ -14,10 +14,16 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await app.listen(config.AGENT_PORT, config.AGENT_HOST);
-  app.get(Logger).log(`palisade-agent ${config.AGENT_HOSTNAME} listening on ${config.AGENT_HOST}:${config.AGENT_PORT}`);
+  app
+    .get(Logger)
+    .log(
+      `palisade-agent ${config.AGENT_HOSTNAME} listening on ${config.AGENT_HOST}:${config.AGENT_PORT}`,
+    );
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`palisade-agent: failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(
+    `palisade-agent: failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   process.exit(1);
 });

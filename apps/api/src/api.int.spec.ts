@@ -30,9 +30,12 @@ describe('API against the real stack', () => {
     });
 
   const me = (token?: string, headers: Record<string, string> = {}) =>
-    fetch(`${base}/trpc/me`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
+    fetch(`${base}/trpc/me`, {
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    });
 
-  const errorCode = async (res: Response) => ((await res.json()) as { error: { data: { code: string } } }).error.data.code;
+  const errorCode = async (res: Response) =>
+    ((await res.json()) as { error: { data: { code: string } } }).error.data.code;
 
   beforeAll(async () => {
     const config = apiConfigSchema.parse({
@@ -54,7 +57,10 @@ describe('API against the real stack', () => {
   it('is alive and ready when Postgres, Redis and the Keycloak JWKS answer', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
-    const body = (await ready.json()) as { ready: boolean; checks: Record<string, { ok: boolean }> };
+    const body = (await ready.json()) as {
+      ready: boolean;
+      checks: Record<string, { ok: boolean }>;
+    };
     expect(body.checks.postgres?.ok).toBe(true);
     expect(body.checks.redis?.ok).toBe(true);
     expect(body.checks.keycloakJwks?.ok).toBe(true);
@@ -64,14 +70,23 @@ describe('API against the real stack', () => {
   it('answers me with the principal behind a real Keycloak token', async () => {
     const res = await me(aliceToken);
     expect(res.status).toBe(200);
-    const { result } = (await res.json()) as { result: { data: { principal: Record<string, unknown>; isPlatformAdmin: boolean } } };
-    expect(result.data.principal).toMatchObject({ kind: 'user', username: 'alice', name: 'Alice Anders', email: 'alice@acme.test' });
+    const { result } = (await res.json()) as {
+      result: { data: { principal: Record<string, unknown>; isPlatformAdmin: boolean } };
+    };
+    expect(result.data.principal).toMatchObject({
+      kind: 'user',
+      username: 'alice',
+      name: 'Alice Anders',
+      email: 'alice@acme.test',
+    });
     expect(result.data.isPlatformAdmin).toBe(false);
   });
 
   it('marks an operator as platform admin', async () => {
     const res = await me(oliviaToken);
-    const { result } = (await res.json()) as { result: { data: { principal: { roles: string[] }; isPlatformAdmin: boolean } } };
+    const { result } = (await res.json()) as {
+      result: { data: { principal: { roles: string[] }; isPlatformAdmin: boolean } };
+    };
     expect(result.data.isPlatformAdmin).toBe(true);
     expect(result.data.principal.roles).toContain('platform-admin');
   });
@@ -108,7 +123,9 @@ describe('API against the real stack', () => {
       const { privateKey, publicKey } = await generateKeyPair('RS256');
       await exportJWK(publicKey);
       const { kid } = decodeProtectedHeader(aliceToken);
-      const forged = await new SignJWT(decodeJwt(aliceToken)).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey);
+      const forged = await new SignJWT(decodeJwt(aliceToken))
+        .setProtectedHeader({ alg: 'RS256', kid })
+        .sign(privateKey);
       const res = await me(forged);
       expect(res.status).toBe(401);
       expect(await errorCode(res)).toBe(ErrorCode.AUTH_INVALID_SIGNATURE);
@@ -116,7 +133,9 @@ describe('API against the real stack', () => {
 
     it('a real payload signed under an unknown key id', async () => {
       const { privateKey } = await generateKeyPair('RS256');
-      const forged = await new SignJWT(decodeJwt(aliceToken)).setProtectedHeader({ alg: 'RS256', kid: 'not-a-realm-key' }).sign(privateKey);
+      const forged = await new SignJWT(decodeJwt(aliceToken))
+        .setProtectedHeader({ alg: 'RS256', kid: 'not-a-realm-key' })
+        .sign(privateKey);
       const res = await me(forged);
       expect(res.status).toBe(401);
       expect(await errorCode(res)).toBe(ErrorCode.AUTH_UNKNOWN_KEY);

@@ -11,7 +11,13 @@ export async function createApiApp(config: ApiConfig): Promise<INestApplication>
   app.useLogger(app.get(Logger));
   app.enableCors({
     origin: config.CORS_ORIGINS,
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'idempotency-key', 'x-palisade-tenant'],
+    allowedHeaders: [
+      'authorization',
+      'content-type',
+      'x-request-id',
+      'idempotency-key',
+      'x-palisade-tenant',
+    ],
     exposedHeaders: ['x-request-id'],
     maxAge: 600,
   });

@@ -7,7 +7,12 @@ import { parseEnv } from '@palisade/contracts';
 
 const csv = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.url()));
 
 export const apiConfigSchema = z.object({
@@ -28,7 +33,9 @@ export const apiConfigSchema = z.object({
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 
-export function loadApiConfig(env: Record<string, string | undefined> = process.env): Readonly<ApiConfig> {
+export function loadApiConfig(
+  env: Record<string, string | undefined> = process.env,
+): Readonly<ApiConfig> {
   const parsed = parseEnv(apiConfigSchema, env);
   if (!parsed.ok) {
     process.stderr.write(

@@ -13,10 +13,14 @@ export const workerConfigSchema = z.object({
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
-export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): Readonly<WorkerConfig> {
+export function loadWorkerConfig(
+  env: Record<string, string | undefined> = process.env,
+): Readonly<WorkerConfig> {
   const parsed = parseEnv(workerConfigSchema, env);
   if (!parsed.ok) {
-    process.stderr.write(`palisade-worker: invalid configuration:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    process.stderr.write(
+      `palisade-worker: invalid configuration:\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
     process.exit(1);
   }
   return parsed.value;

@@ -3,7 +3,13 @@
  * processor, and let BullMQ's retry policy deal with failures. A payload that does not parse is
  * failed as Unrecoverable: retrying cannot make it valid.
  */
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ZodError } from 'zod';
@@ -27,20 +33,31 @@ export class QueuesService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.systemQueue = new Queue(QueueName.system, { connection: this.connection, prefix: QUEUE_PREFIX });
+    this.systemQueue = new Queue(QueueName.system, {
+      connection: this.connection,
+      prefix: QUEUE_PREFIX,
+    });
     await this.systemQueue.upsertJobScheduler(
       'heartbeat',
       { every: this.config.HEARTBEAT_EVERY_MS },
-      { name: 'heartbeat', data: { requestedAt: new Date().toISOString() }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      {
+        name: 'heartbeat',
+        data: { requestedAt: new Date().toISOString() },
+        opts: { removeOnComplete: 100, removeOnFail: 100 },
+      },
     );
     this.systemWorker = new Worker(QueueName.system, (job) => this.dispatch(job), {
       connection: this.connection,
       prefix: QUEUE_PREFIX,
       concurrency: this.config.WORKER_CONCURRENCY,
     });
-    this.systemWorker.on('failed', (job, err) => this.logger.warn(`job ${job?.name}#${job?.id} failed: ${err.message}`));
+    this.systemWorker.on('failed', (job, err) =>
+      this.logger.warn(`job ${job?.name}#${job?.id} failed: ${err.message}`),
+    );
     await this.systemWorker.waitUntilReady();
-    this.logger.log(`worker ${this.config.WORKER_ID} consuming queue ${QUEUE_PREFIX}:${QueueName.system}`);
+    this.logger.log(
+      `worker ${this.config.WORKER_ID} consuming queue ${QUEUE_PREFIX}:${QueueName.system}`,
+    );
   }
 
   private async dispatch(job: Job): Promise<unknown> {
@@ -49,13 +66,16 @@ export class QueuesService implements OnApplicationBootstrap, OnApplicationShutd
         case 'heartbeat':
           // A scheduled heartbeat carries the time it was scheduled for, not the time it was created.
           return this.heartbeat.process(
-            job.repeatJobKey ? { requestedAt: new Date(job.timestamp + (job.delay ?? 0)).toISOString() } : job.data,
+            job.repeatJobKey
+              ? { requestedAt: new Date(job.timestamp + (job.delay ?? 0)).toISOString() }
+              : job.data,
           );
         default:
           throw new UnrecoverableError(`unknown job ${job.name} on queue ${QueueName.system}`);
       }
     } catch (e) {
-      if (e instanceof ZodError) throw new UnrecoverableError(`invalid payload for ${job.name}: ${e.message}`);
+      if (e instanceof ZodError)
+        throw new UnrecoverableError(`invalid payload for ${job.name}: ${e.message}`);
       throw e;
     }
   }

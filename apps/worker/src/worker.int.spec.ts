@@ -18,12 +18,21 @@ describe('worker against real Redis', () => {
   let events: QueueEvents;
 
   beforeAll(async () => {
-    const config = workerConfigSchema.parse({ REDIS_URL: stack.redis.url, WORKER_ID: 'worker-under-test', LOG_LEVEL: 'silent' });
-    app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { logger: false });
+    const config = workerConfigSchema.parse({
+      REDIS_URL: stack.redis.url,
+      WORKER_ID: 'worker-under-test',
+      LOG_LEVEL: 'silent',
+    });
+    app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+      logger: false,
+    });
     await app.init();
     connection = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
     queue = new Queue(QueueName.system, { connection, prefix: QUEUE_PREFIX });
-    events = new QueueEvents(QueueName.system, { connection: new Redis(stack.redis.url, { maxRetriesPerRequest: null }), prefix: QUEUE_PREFIX });
+    events = new QueueEvents(QueueName.system, {
+      connection: new Redis(stack.redis.url, { maxRetriesPerRequest: null }),
+      prefix: QUEUE_PREFIX,
+    });
     await events.waitUntilReady();
   });
 
@@ -44,7 +53,11 @@ describe('worker against real Redis', () => {
   });
 
   it('fails a job whose payload does not parse, without retrying it', async () => {
-    const job = await queue.add('heartbeat', { requestedAt: 'yesterday' }, { attempts: 5, backoff: { type: 'fixed', delay: 10 } });
+    const job = await queue.add(
+      'heartbeat',
+      { requestedAt: 'yesterday' },
+      { attempts: 5, backoff: { type: 'fixed', delay: 10 } },
+    );
     await expect(job.waitUntilFinished(events, 30_000)).rejects.toThrow(/invalid payload/);
     const failed = await queue.getJob(job.id!);
     expect(failed?.attemptsMade).toBe(1);

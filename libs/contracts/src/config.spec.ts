@@ -11,7 +11,10 @@ const schema = z.object({
 describe('parseEnv', () => {
   it('returns a frozen, typed value when every variable is valid', () => {
     const r = parseEnv(schema, { PORT: '3000', DATABASE_URL: 'postgres://u:p@h:1/d' });
-    expect(r).toEqual({ ok: true, value: { PORT: 3000, DATABASE_URL: 'postgres://u:p@h:1/d', MODE: 'a' } });
+    expect(r).toEqual({
+      ok: true,
+      value: { PORT: 3000, DATABASE_URL: 'postgres://u:p@h:1/d', MODE: 'a' },
+    });
     expect(r.ok && Object.isFrozen(r.value)).toBe(true);
   });
 

@@ -17,7 +17,9 @@ export const jobRegistry = {
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 
 export type JobName<Q extends QueueName> = keyof (typeof jobRegistry)[Q] & string;
-export type JobPayload<Q extends QueueName, N extends JobName<Q>> = z.infer<(typeof jobRegistry)[Q][N]>;
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> = z.infer<
+  (typeof jobRegistry)[Q][N]
+>;
 
 export const heartbeatResultSchema = z.object({
   workerId: z.string(),

@@ -12,7 +12,9 @@ describe('migrations', () => {
     // drizzle-kit prefixes `out` with './', so it must be relative to the working directory.
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'palisade-drift-'));
     try {
-      cpSync(path.join(root, 'libs/db/migrations'), path.join(tmp, 'migrations'), { recursive: true });
+      cpSync(path.join(root, 'libs/db/migrations'), path.join(tmp, 'migrations'), {
+        recursive: true,
+      });
       const config = path.join(tmp, 'drizzle.config.ts');
       writeFileSync(
         config,

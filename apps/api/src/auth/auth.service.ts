@@ -8,8 +8,7 @@ import { AppError, ErrorCode, type Principal } from '@palisade/contracts';
 import { API_CONFIG, type ApiConfig } from '../config';
 
 export type Authentication =
-  | { principal: Principal; error: null }
-  | { principal: null; error: AppError | null };
+  { principal: Principal; error: null } | { principal: null; error: AppError | null };
 
 @Injectable()
 export class AuthService {
@@ -17,7 +16,8 @@ export class AuthService {
   readonly jwksUrl: string;
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
-    this.jwksUrl = config.KEYCLOAK_JWKS_URL ?? `${config.KEYCLOAK_ISSUER}/protocol/openid-connect/certs`;
+    this.jwksUrl =
+      config.KEYCLOAK_JWKS_URL ?? `${config.KEYCLOAK_ISSUER}/protocol/openid-connect/certs`;
     this.verifier = createTokenVerifier({
       issuer: config.KEYCLOAK_ISSUER,
       audience: config.API_AUDIENCE,
@@ -27,7 +27,8 @@ export class AuthService {
 
   /** No header → anonymous (no error); a bad header or token → the reason. */
   async authenticate(authorization: string | undefined): Promise<Authentication> {
-    if (authorization === undefined || authorization === '') return { principal: null, error: null };
+    if (authorization === undefined || authorization === '')
+      return { principal: null, error: null };
     try {
       const token = parseBearer(authorization);
       return { principal: await this.verifier.verify(token), error: null };
@@ -35,7 +36,9 @@ export class AuthService {
       if (e instanceof AppError) return { principal: null, error: e };
       return {
         principal: null,
-        error: new AppError(ErrorCode.AUTH_MALFORMED_TOKEN, 'token verification failed', { cause: e }),
+        error: new AppError(ErrorCode.AUTH_MALFORMED_TOKEN, 'token verification failed', {
+          cause: e,
+        }),
       };
     }
   }

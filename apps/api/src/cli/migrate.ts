@@ -16,7 +16,8 @@ const schema = z.object({
 function ownerUrlFromStack(profile: string): string | undefined {
   const file = path.resolve(__dirname, '../../../../.data', profile, 'stack.json');
   if (!existsSync(file)) return undefined;
-  return (JSON.parse(readFileSync(file, 'utf8')) as { postgres?: { ownerUrl?: string } }).postgres?.ownerUrl;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { postgres?: { ownerUrl?: string } }).postgres
+    ?.ownerUrl;
 }
 
 async function main(): Promise<void> {
@@ -24,7 +25,9 @@ async function main(): Promise<void> {
   if (!env.ok) throw new Error(`invalid configuration:\n  ${env.problems.join('\n  ')}`);
   const url = env.value.DATABASE_OWNER_URL ?? ownerUrlFromStack(env.value.PALISADE_PROFILE);
   if (!url) {
-    throw new Error(`set DATABASE_OWNER_URL, or start the local stack first (npm run stack -- up --profile ${env.value.PALISADE_PROFILE})`);
+    throw new Error(
+      `set DATABASE_OWNER_URL, or start the local stack first (npm run stack -- up --profile ${env.value.PALISADE_PROFILE})`,
+    );
   }
   const start = performance.now();
   await runMigrations(url);

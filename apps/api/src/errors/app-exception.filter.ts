@@ -20,7 +20,12 @@ export class AppExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const code = status === 404 ? ErrorCode.NOT_FOUND : status < 500 ? ErrorCode.VALIDATION_FAILED : ErrorCode.INTERNAL;
+      const code =
+        status === 404
+          ? ErrorCode.NOT_FOUND
+          : status < 500
+            ? ErrorCode.VALIDATION_FAILED
+            : ErrorCode.INTERNAL;
       res.status(status).json({ code, message: exception.message, requestId });
       return;
     }

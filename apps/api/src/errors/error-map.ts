@@ -15,16 +15,30 @@ interface Mapping {
 const unauthorized = (message: string): Mapping => ({ http: 401, trpc: 'UNAUTHORIZED', message });
 
 export const ERROR_MAP: Record<ErrorCode, Mapping> = {
-  [ErrorCode.VALIDATION_FAILED]: { http: 400, trpc: 'BAD_REQUEST', message: 'The request is invalid.' },
+  [ErrorCode.VALIDATION_FAILED]: {
+    http: 400,
+    trpc: 'BAD_REQUEST',
+    message: 'The request is invalid.',
+  },
   [ErrorCode.NOT_FOUND]: { http: 404, trpc: 'NOT_FOUND', message: 'Not found.' },
-  [ErrorCode.CONFLICT]: { http: 409, trpc: 'CONFLICT', message: 'The request conflicts with the current state.' },
+  [ErrorCode.CONFLICT]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'The request conflicts with the current state.',
+  },
   [ErrorCode.RATE_LIMITED]: { http: 429, trpc: 'TOO_MANY_REQUESTS', message: 'Too many requests.' },
   [ErrorCode.INTERNAL]: { http: 500, trpc: 'INTERNAL_SERVER_ERROR', message: 'Internal error.' },
-  [ErrorCode.UNAVAILABLE]: { http: 503, trpc: 'SERVICE_UNAVAILABLE', message: 'A dependency is unavailable; try again.' },
+  [ErrorCode.UNAVAILABLE]: {
+    http: 503,
+    trpc: 'SERVICE_UNAVAILABLE',
+    message: 'A dependency is unavailable; try again.',
+  },
   [ErrorCode.AUTH_MISSING_TOKEN]: unauthorized('An access token is required.'),
   [ErrorCode.AUTH_MALFORMED_TOKEN]: unauthorized('The access token is malformed.'),
   [ErrorCode.AUTH_INVALID_SIGNATURE]: unauthorized('The access token signature is invalid.'),
-  [ErrorCode.AUTH_UNSUPPORTED_ALG]: unauthorized('The access token uses an algorithm that is not accepted.'),
+  [ErrorCode.AUTH_UNSUPPORTED_ALG]: unauthorized(
+    'The access token uses an algorithm that is not accepted.',
+  ),
   [ErrorCode.AUTH_TOKEN_EXPIRED]: unauthorized('The access token has expired.'),
   [ErrorCode.AUTH_TOKEN_NOT_YET_VALID]: unauthorized('The access token is not valid yet.'),
   [ErrorCode.AUTH_WRONG_ISSUER]: unauthorized('The access token was issued by another issuer.'),
@@ -36,7 +50,11 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     trpc: 'SERVICE_UNAVAILABLE',
     message: 'Token keys are unavailable; try again.',
   },
-  [ErrorCode.AUTH_FORBIDDEN]: { http: 403, trpc: 'FORBIDDEN', message: 'You are not allowed to do this.' },
+  [ErrorCode.AUTH_FORBIDDEN]: {
+    http: 403,
+    trpc: 'FORBIDDEN',
+    message: 'You are not allowed to do this.',
+  },
 };
 
 export function mappingFor(error: AppError): Mapping {

@@ -22,11 +22,17 @@ async function timed(fn: () => Promise<unknown>): Promise<DependencyStatus> {
   try {
     await Promise.race([
       fn(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref()),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref(),
+      ),
     ]);
     return { ok: true, latencyMs: Math.round(performance.now() - start) };
   } catch (e) {
-    return { ok: false, latencyMs: Math.round(performance.now() - start), error: e instanceof Error ? e.message : String(e) };
+    return {
+      ok: false,
+      latencyMs: Math.round(performance.now() - start),
+      error: e instanceof Error ? e.message : String(e),
+    };
   }
 }
 
@@ -42,7 +48,11 @@ export class ReadinessService implements OnModuleDestroy {
   ) {
     this.db = createDb(config.DATABASE_URL, { max: 2, connectionTimeoutMillis: TIMEOUT_MS });
     // Fail fast instead of queueing commands while Redis is away: readiness must say "no" now.
-    this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    this.redis = new Redis(config.REDIS_URL, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
     this.redis.on('error', () => undefined);
   }
 
@@ -58,7 +68,10 @@ export class ReadinessService implements OnModuleDestroy {
         if (!r.ok) throw new Error(r.reason);
       }),
     ]);
-    return { ready: postgres.ok && redis.ok && keycloakJwks.ok, checks: { postgres, redis, keycloakJwks } };
+    return {
+      ready: postgres.ok && redis.ok && keycloakJwks.ok,
+      checks: { postgres, redis, keycloakJwks },
+    };
   }
 
   async onModuleDestroy() {

@@ -26,7 +26,8 @@ export class TrpcController {
         return { requestId: String(req.id), sourceIp: req.ip, principal, authError: error };
       },
       onError: ({ error }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') req.log.error({ err: error.cause ?? error }, 'trpc procedure failed');
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          req.log.error({ err: error.cause ?? error }, 'trpc procedure failed');
       },
     });
   }

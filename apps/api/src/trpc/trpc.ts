@@ -16,7 +16,12 @@ const t = initTRPC.context<TrpcContext>().create({
       return {
         ...shape,
         message: fields.map((f) => `${f.path || 'input'}: ${f.message}`).join('; '),
-        data: { ...shape.data, code: ErrorCode.VALIDATION_FAILED, fields, requestId: ctx?.requestId },
+        data: {
+          ...shape.data,
+          code: ErrorCode.VALIDATION_FAILED,
+          fields,
+          requestId: ctx?.requestId,
+        },
       };
     }
     if (isAppError(cause)) {
@@ -28,7 +33,12 @@ const t = initTRPC.context<TrpcContext>().create({
       return {
         ...shape,
         message: 'Internal error.',
-        data: { ...shape.data, stack: undefined, code: ErrorCode.INTERNAL, requestId: ctx?.requestId },
+        data: {
+          ...shape.data,
+          stack: undefined,
+          code: ErrorCode.INTERNAL,
+          requestId: ctx?.requestId,
+        },
       };
     }
     return { ...shape, data: { ...shape.data, stack: undefined, requestId: ctx?.requestId } };
@@ -42,7 +52,11 @@ export function toTrpcError(error: AppError): TRPCError {
 /** Translates AppErrors from anywhere below into the matching tRPC code (and so HTTP status). */
 const translateErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && isAppError(result.error.cause) && result.error.code === 'INTERNAL_SERVER_ERROR') {
+  if (
+    !result.ok &&
+    isAppError(result.error.cause) &&
+    result.error.code === 'INTERNAL_SERVER_ERROR'
+  ) {
     throw toTrpcError(result.error.cause);
   }
   return result;
