@@ -1,3 +1,4 @@
 export * from './client';
 export * from './migrate';
+export * from './scope';
 export * as schema from './schema';

@@ -1,0 +1,70 @@
+import { sql } from 'drizzle-orm';
+import { check, integer, pgEnum, pgTable, smallint, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { id, timestamps } from './columns';
+import { flavors } from './flavors';
+import { hosts } from './hosts';
+import { images } from './images';
+import { tenantId, tenantIsolation } from './tenant-columns';
+
+export const vmDesiredState = pgEnum('vm_desired_state', ['running', 'stopped', 'deleted']);
+export const vmObservedState = pgEnum('vm_observed_state', [
+  'building',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'rebooting',
+  'migrating',
+  'error',
+  'unknown',
+  'deleting',
+  'deleted',
+]);
+
+/** The most user-data a VM may carry (it travels in the NoCloud seed). */
+export const USER_DATA_MAX_BYTES = 32 * 1024;
+
+/**
+ * A VM: what the tenant wants (`desiredState`) next to what its host last reported
+ * (`observedState`). The MCS category pair is unique across the cluster, by constraint.
+ */
+export const vms = pgTable(
+  'vms',
+  {
+    id: id(),
+    tenantId: tenantId(),
+    name: text().notNull(),
+    flavorId: uuid()
+      .notNull()
+      .references(() => flavors.id, { onDelete: 'restrict' }),
+    imageId: uuid()
+      .notNull()
+      .references(() => images.id, { onDelete: 'restrict' }),
+    hostId: uuid().references(() => hosts.id, { onDelete: 'restrict' }),
+    desiredState: vmDesiredState().notNull().default('running'),
+    observedState: vmObservedState().notNull().default('building'),
+    mcsC1: smallint(),
+    mcsC2: smallint(),
+    specRevision: integer().notNull().default(1),
+    tags: text()
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    userData: text(),
+    ...timestamps(),
+  },
+  (t) => [
+    unique('vms_tenant_name').on(t.tenantId, t.name),
+    unique('vms_mcs_pair').on(t.mcsC1, t.mcsC2),
+    check(
+      'vms_mcs_pair_valid',
+      sql`(${t.mcsC1} IS NULL AND ${t.mcsC2} IS NULL) OR (${t.mcsC1} >= 0 AND ${t.mcsC1} < ${t.mcsC2} AND ${t.mcsC2} <= 1023)`,
+    ),
+    check('vms_name_format', sql`${t.name} ~ '^[a-z][a-z0-9-]{0,61}[a-z0-9]$'`),
+    check(
+      'vms_user_data_size',
+      sql`octet_length(${t.userData}) <= ${sql.raw(String(USER_DATA_MAX_BYTES))}`,
+    ),
+    tenantIsolation('vms'),
+  ],
+).enableRLS();
