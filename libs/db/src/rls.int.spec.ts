@@ -36,14 +36,12 @@ describe('row-level security (runtime role, real Postgres)', () => {
       [b, 'key-b'],
     ] as const) {
       await withTenant(db, tenantId, (tx) =>
-        tx
-          .insert(sshKeys)
-          .values({
-            tenantId,
-            name,
-            publicKey: `ssh-ed25519 AAAA${name}`,
-            fingerprint: `SHA256:${name}-${tenantId}`,
-          }),
+        tx.insert(sshKeys).values({
+          tenantId,
+          name,
+          publicKey: `ssh-ed25519 AAAA${name}`,
+          fingerprint: `SHA256:${name}-${tenantId}`,
+        }),
       );
     }
   });
@@ -70,7 +68,7 @@ describe('row-level security (runtime role, real Postgres)', () => {
           .insert(sshKeys)
           .values({ tenantId: b, name: 'smuggled', publicKey: 'x', fingerprint: 'y' }),
       ),
-    ).rejects.toThrow(/row-level security/);
+    ).rejects.toMatchObject({ cause: { message: expect.stringMatching(/row-level security/) } });
     const updated = await withTenant(db, a, (tx) =>
       tx.update(sshKeys).set({ name: 'renamed' }).where(eq(sshKeys.tenantId, b)).returning(),
     );
@@ -111,12 +109,12 @@ describe('row-level security (runtime role, real Postgres)', () => {
       withPlatform(db, 'test: tamper', (tx) =>
         tx.update(auditEvents).set({ action: 'forged' }).where(eq(auditEvents.id, event!.id)),
       ),
-    ).rejects.toThrow(/permission denied/);
+    ).rejects.toMatchObject({ cause: { message: expect.stringMatching(/permission denied/) } });
     await expect(
       withPlatform(db, 'test: tamper', (tx) =>
         tx.delete(auditEvents).where(eq(auditEvents.id, event!.id)),
       ),
-    ).rejects.toThrow(/permission denied/);
+    ).rejects.toMatchObject({ cause: { message: expect.stringMatching(/permission denied/) } });
   });
 
   it('withTenant refuses a malformed tenant id', async () => {

@@ -1,0 +1,2 @@
+export * from './keycloak';
+export * from './stack';
