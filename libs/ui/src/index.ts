@@ -1,0 +1,5 @@
+export * from './api';
+export * from './boot';
+export * from './components';
+export * from './config';
+export * from './session';
