@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { sharedTest } from '../../vitest.shared';
 
-export default defineConfig({ test: { ...sharedTest, include: ['src/**/*.spec.ts'], testTimeout: 60_000 } });
+export default defineConfig({
+  test: { ...sharedTest, include: ['src/**/*.spec.ts'], testTimeout: 60_000 },
+});

@@ -26,13 +26,10 @@ const env = {
 };
 await must('npm', ['run', '--silent', 'db:migrate'], { env });
 
-const projectDirs = ['apps', 'libs', 'tools', '.'].flatMap((d) =>
-  d === '.'
-    ? ['e2e']
-    : existsSync(path.join(root, d))
-      ? readdirSync(path.join(root, d)).map((p) => `${d}/${p}`)
-      : [],
-);
+const projectDirs = ['apps', 'libs', 'tools']
+  .flatMap((d) => readdirSync(path.join(root, d)).map((p) => `${d}/${p}`))
+  .concat('e2e')
+  .filter((d) => existsSync(path.join(root, d, 'package.json')));
 const reports = projectDirs.map((d) => path.join(root, d, 'test-report.json'));
 for (const r of reports) rmSync(r, { force: true });
 

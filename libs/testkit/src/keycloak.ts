@@ -74,7 +74,8 @@ export async function loginWithPassword(p: LoginParams): Promise<Tokens> {
   });
   const location = submit.headers.get('location');
   if (submit.status !== 302 || !location) {
-    const err = /id="input-error[^"]*"[^>]*>\s*([^<]+)/.exec(await submit.text())?.[1]?.trim();
+    // Keycloak's login theme shows the reason in an element of class kc-feedback-text.
+    const err = /kc-feedback-text[^>]*>\s*([^<]+)/.exec(await submit.text())?.[1]?.trim();
     throw new Error(
       `login as ${p.username} failed (HTTP ${submit.status})${err ? `: ${err}` : ''}`,
     );

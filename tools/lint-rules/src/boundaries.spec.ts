@@ -24,7 +24,10 @@ describe('module boundaries', () => {
   });
 
   it('contracts may not do I/O', async () => {
-    const p = await problems('libs/contracts/src/boundary-case.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n");
+    const p = await problems(
+      'libs/contracts/src/boundary-case.ts',
+      "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n",
+    );
     expect(p).toEqual([expect.stringContaining('no-restricted-imports')]);
   });
 
@@ -35,7 +38,10 @@ describe('module boundaries', () => {
   });
 
   it('a lib may not import an app', async () => {
-    const p = await problems('libs/db/src/boundary-case.ts', "import { loadApiConfig } from '@palisade/api';\nexport const c = loadApiConfig;\n");
+    const p = await problems(
+      'libs/db/src/boundary-case.ts',
+      "import { loadApiConfig } from '@palisade/api';\nexport const c = loadApiConfig;\n",
+    );
     expect(p.some((m) => m.startsWith('@nx/enforce-module-boundaries'))).toBe(true);
   });
 
