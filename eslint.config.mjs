@@ -65,6 +65,9 @@ export default tseslint.config(
             },
             { sourceTag: 'type:app', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
             { sourceTag: 'type:testkit', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
+            // Tools and the browser tests may use any lib (the e2e suite drives the apps as processes).
+            { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
+            { sourceTag: 'type:e2e', notDependOnLibsWithTags: ['type:app'] },
           ],
         },
       ],
