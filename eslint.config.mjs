@@ -26,6 +26,50 @@ const pureLibBans = {
   ],
 };
 
+const depConstraints = [
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:ui', onlyDependOnLibsWithTags: ['scope:ui', 'scope:shared'] },
+  { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:agent', 'scope:shared'] },
+  { sourceTag: 'scope:server', onlyDependOnLibsWithTags: ['scope:server', 'scope:shared'] },
+  {
+    sourceTag: 'type:lib',
+    notDependOnLibsWithTags: ['type:app', 'type:testkit', 'type:e2e', 'type:tool'],
+  },
+  { sourceTag: 'type:app', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
+  { sourceTag: 'type:testkit', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
+  // Tools and the browser tests may use any lib (the e2e suite drives the apps as processes).
+  { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
+  { sourceTag: 'type:e2e', notDependOnLibsWithTags: ['type:app'] },
+];
+
+// Tests may use the test kit (real-service harnesses), whatever project they sit in; nothing else may.
+const testDepConstraints = depConstraints
+  .map((c) =>
+    c.notDependOnLibsWithTags
+      ? {
+          ...c,
+          notDependOnLibsWithTags: c.notDependOnLibsWithTags.filter((t) => t !== 'type:testkit'),
+        }
+      : c,
+  )
+  .map((c) =>
+    c.onlyDependOnLibsWithTags
+      ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testkit'] }
+      : c,
+  );
+
+const boundaries = (constraints) => [
+  'error',
+  {
+    enforceBuildableLibDependency: false,
+    allowCircularSelfDependency: false,
+    // The UIs import the API router as a type only (tRPC end-to-end types). Nothing of the
+    // API's runtime reaches the browser bundle: Vite erases type-only imports.
+    allow: ['@palisade/api/router'],
+    depConstraints: constraints,
+  },
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -43,34 +87,7 @@ export default tseslint.config(
     plugins: { '@nx': nx },
     files: ['**/*.ts', '**/*.tsx', '**/*.mjs'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allowCircularSelfDependency: false,
-          // The UIs import the API router as a type only (tRPC end-to-end types). Nothing of the
-          // API's runtime reaches the browser bundle: Vite erases type-only imports.
-          allow: ['@palisade/api/router'],
-          depConstraints: [
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-            { sourceTag: 'scope:ui', onlyDependOnLibsWithTags: ['scope:ui', 'scope:shared'] },
-            { sourceTag: 'scope:agent', onlyDependOnLibsWithTags: ['scope:agent', 'scope:shared'] },
-            {
-              sourceTag: 'scope:server',
-              onlyDependOnLibsWithTags: ['scope:server', 'scope:shared'],
-            },
-            {
-              sourceTag: 'type:lib',
-              notDependOnLibsWithTags: ['type:app', 'type:testkit', 'type:e2e', 'type:tool'],
-            },
-            { sourceTag: 'type:app', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
-            { sourceTag: 'type:testkit', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
-            // Tools and the browser tests may use any lib (the e2e suite drives the apps as processes).
-            { sourceTag: 'type:tool', notDependOnLibsWithTags: ['type:app', 'type:e2e'] },
-            { sourceTag: 'type:e2e', notDependOnLibsWithTags: ['type:app'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': boundaries(depConstraints),
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
@@ -96,5 +113,9 @@ export default tseslint.config(
     // Build and test configuration may reach the workspace's shared settings (vitest.shared.ts).
     files: ['**/vitest.config.ts', '**/vite.config.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.spec.tsx', 'e2e/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(testDepConstraints) },
   },
 );

@@ -45,6 +45,12 @@ describe('module boundaries', () => {
     expect(p.some((m) => m.startsWith('@nx/enforce-module-boundaries'))).toBe(true);
   });
 
+  it('only tests may use the test kit', async () => {
+    const code = "import { loadStack } from '@palisade/testkit';\nexport const s = loadStack;\n";
+    expect(await problems('libs/db/src/boundary-case.ts', code)).toEqual([expect.stringContaining('@nx/enforce-module-boundaries')]);
+    expect(await problems('libs/db/src/boundary-case.int.spec.ts', code)).toEqual([]);
+  });
+
   it('the API may use the database lib and contracts', async () => {
     const code = `${usesDb}import { ErrorCode } from '@palisade/contracts';\nexport const e = ErrorCode;\n`;
     expect(await problems('apps/api/src/boundary-case.ts', code)).toEqual([]);
