@@ -1,15 +1,18 @@
 /**
- * Verifies Keycloak access tokens: signature against the realm's JWKS (fetched and cached by
- * jose, refetched with a cooldown when an unknown key id shows up, which is how key rotation
- * reaches us), then issuer, audience, expiry and not-before. Only RS256 and ES256 are accepted:
- * `alg: none` and HMAC algorithms (the classic "HS256 signed with the public key" confusion) are
- * refused before any key is looked at.
+ * Verifies Keycloak access tokens and turns them into a Principal: signature against the realm's
+ * JWKS (fetched and cached by jose, refetched with a cooldown when an unknown key id shows up,
+ * which is how Keycloak's key rotation reaches us), then issuer, audience, expiry and not-before.
  *
- * Every failure is an AppError with its own stable code. An unreachable JWKS is NOT reported as a
- * bad token: the caller's token may be fine, so it gets its own code (the edge answers 503).
+ * It must never accept a token whose algorithm is not an asymmetric signature on the allow-list
+ * (RS256 and ES256 by default): `alg: none` and HMAC algorithms, including the classic "HS256
+ * signed with the public key" confusion, are refused before any key is looked at. It must never
+ * report an unreachable JWKS as a bad token: the caller's token may be fine, so that failure has
+ * its own code (the edge answers 503 and the client retries). Every failure is an AppError with
+ * one stable code; nothing here knows about HTTP, and nothing reads process.env.
  */
 import {
   createRemoteJWKSet,
+  decodeJwt,
   decodeProtectedHeader,
   errors,
   jwtVerify,
@@ -18,54 +21,107 @@ import {
 } from 'jose';
 import { AppError, ErrorCode, type Principal } from '@palisade/contracts';
 
-export const ACCEPTED_ALGORITHMS = ['RS256', 'ES256'] as const;
+export const DEFAULT_ALGORITHMS = ['RS256', 'ES256'] as const;
+
+/** Asymmetric JWS algorithms a caller may narrow or widen the allow-list to. Never HMAC. */
+const ASYMMETRIC_ALGORITHMS = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+]);
 
 export interface TokenVerifierOptions {
+  /** The realm URL exactly as Keycloak writes it into `iss`, e.g. http://localhost:19080/realms/palisade. */
   issuer: string;
+  /** The audience every access token must carry (`palisade-api`). */
   audience: string;
-  /** Defaults to the issuer's Keycloak certs endpoint. */
+  /** Defaults to the issuer's Keycloak certs endpoint (see jwksUriFor). */
   jwksUri?: string;
   algorithms?: readonly string[];
+  /** Allowed clock skew between Keycloak and us for exp/nbf/iat. Defaults to 5 s. */
   clockToleranceSec?: number;
   /** The current time; tests move it to check expiry with real tokens. */
   now?: () => Date;
-  /** For tests: a key resolver instead of the remote JWKS. */
-  keys?: JWTVerifyGetKey;
+  /** How long a JWKS fetch may take before the verifier answers AUTH_JWKS_UNAVAILABLE. */
+  jwksTimeoutMs?: number;
+  /** Minimum time between two JWKS fetches caused by unknown key ids. Defaults to 30 s. */
+  jwksCooldownMs?: number;
 }
 
 export interface TokenVerifier {
+  /** Resolves to the caller's principal, or rejects with an AppError carrying an auth.* code. */
   verify(token: string): Promise<Principal>;
 }
 
 const fail = (code: ErrorCode, message: string, cause?: unknown) =>
-  new AppError(code, message, { cause });
+  new AppError(code, message, cause === undefined ? {} : { cause });
 
+/** Keycloak's JWKS endpoint for a realm issuer URL. */
 export function jwksUriFor(issuer: string): string {
   return `${issuer.replace(/\/$/, '')}/protocol/openid-connect/certs`;
 }
 
+/** Marks an error thrown while obtaining the keys, as opposed to one about the token itself. */
+class KeySourceError extends Error {}
+
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
-  const algorithms = [...(opts.algorithms ?? ACCEPTED_ALGORITHMS)];
-  const keys =
-    opts.keys ??
-    createRemoteJWKSet(new URL(opts.jwksUri ?? jwksUriFor(opts.issuer)), {
-      timeoutDuration: 3000,
-      cooldownDuration: 30_000,
-      cacheMaxAge: 10 * 60_000,
-    });
+  const algorithms = [...(opts.algorithms ?? DEFAULT_ALGORITHMS)];
+  const refused = algorithms.filter((a) => !ASYMMETRIC_ALGORITHMS.has(a));
+  // A configuration that admits HMAC or `none` would reopen the confusion attacks: refuse it at boot.
+  if (algorithms.length === 0 || refused.length > 0)
+    throw new TypeError(
+      `token algorithms must be asymmetric signatures; refused: ${refused.join(', ') || '(empty list)'}`,
+    );
+
+  const remote = createRemoteJWKSet(new URL(opts.jwksUri ?? jwksUriFor(opts.issuer)), {
+    timeoutDuration: opts.jwksTimeoutMs ?? 3000,
+    // At most one refetch per 30 s for unknown kids, so forged kids cannot hammer Keycloak.
+    cooldownDuration: opts.jwksCooldownMs ?? 30_000,
+    cacheMaxAge: 10 * 60_000,
+  });
+  // jose surfaces fetch failures as whatever fetch threw; tag everything that is not "no such key"
+  // so it can be told apart from a problem with the token.
+  const keys: JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (e) {
+      if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys)
+        throw e;
+      throw new KeySourceError('the realm JWKS could not be used', { cause: e });
+    }
+  };
+  const clockTolerance = opts.clockToleranceSec ?? 5;
 
   return {
     async verify(token) {
-      let alg: string | undefined;
+      let alg: unknown;
+      let iss: unknown;
       try {
         alg = decodeProtectedHeader(token).alg;
+        iss = decodeJwt(token).iss;
       } catch (e) {
-        throw fail(ErrorCode.AUTH_MALFORMED_TOKEN, 'the bearer token is not a JWS', e);
+        throw fail(ErrorCode.AUTH_MALFORMED_TOKEN, 'the bearer token is not a signed JWT', e);
       }
-      if (!alg || !algorithms.includes(alg)) {
+      if (typeof alg !== 'string' || !algorithms.includes(alg)) {
         throw fail(
           ErrorCode.AUTH_UNSUPPORTED_ALG,
           `token algorithm ${JSON.stringify(alg)} is not one of ${algorithms.join(', ')}`,
+        );
+      }
+      // Checked before the signature (and again, verified, by jwtVerify) so that tokens of other
+      // realms or servers are named for what they are instead of as "unknown key", and never
+      // cause a JWKS refetch. The unverified claim only chooses the error; it grants nothing.
+      if (iss !== opts.issuer) {
+        throw fail(
+          ErrorCode.AUTH_WRONG_ISSUER,
+          `token issuer ${JSON.stringify(iss)} is not ${opts.issuer}`,
         );
       }
       let payload: JWTPayload;
@@ -74,19 +130,25 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
           issuer: opts.issuer,
           audience: opts.audience,
           algorithms,
-          clockTolerance: opts.clockToleranceSec ?? 5,
+          clockTolerance,
           currentDate: opts.now?.(),
           requiredClaims: ['exp', 'iat', 'sub'],
         }));
       } catch (e) {
-        throw mapJoseError(e);
+        throw mapVerifyError(e);
       }
       return toPrincipal(payload);
     },
   };
 }
 
-function mapJoseError(e: unknown): AppError {
+function mapVerifyError(e: unknown): AppError {
+  if (e instanceof KeySourceError)
+    return fail(
+      ErrorCode.AUTH_JWKS_UNAVAILABLE,
+      `the realm JWKS is unavailable: ${messageOf(e.cause)}`,
+      e.cause,
+    );
   if (e instanceof errors.JWTExpired) return fail(ErrorCode.AUTH_TOKEN_EXPIRED, 'token expired', e);
   if (e instanceof errors.JWTClaimValidationFailed) {
     switch (e.claim) {
@@ -96,6 +158,7 @@ function mapJoseError(e: unknown): AppError {
         return fail(ErrorCode.AUTH_WRONG_AUDIENCE, `token audience rejected: ${e.message}`, e);
       case 'nbf':
       case 'iat':
+        // jose checks that nbf and iat are not in the future; anything else is a malformed claim.
         return e.reason === 'check_failed'
           ? fail(ErrorCode.AUTH_TOKEN_NOT_YET_VALID, `token not valid yet: ${e.message}`, e)
           : fail(
@@ -111,28 +174,19 @@ function mapJoseError(e: unknown): AppError {
         );
     }
   }
-  if (e instanceof errors.JWKSNoMatchingKey)
-    return fail(ErrorCode.AUTH_UNKNOWN_KEY, 'no key in the realm JWKS matches the token', e);
+  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys)
+    return fail(ErrorCode.AUTH_UNKNOWN_KEY, 'no single key in the realm JWKS matches the token', e);
   if (e instanceof errors.JWSSignatureVerificationFailed)
     return fail(ErrorCode.AUTH_INVALID_SIGNATURE, 'token signature does not verify', e);
   if (e instanceof errors.JOSEAlgNotAllowed)
     return fail(ErrorCode.AUTH_UNSUPPORTED_ALG, e.message, e);
-  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid)
-    return fail(ErrorCode.AUTH_JWKS_UNAVAILABLE, `the realm JWKS is unavailable: ${e.message}`, e);
-  if (
-    e instanceof errors.JWSInvalid ||
-    e instanceof errors.JWTInvalid ||
-    e instanceof errors.JOSENotSupported
-  ) {
-    return fail(ErrorCode.AUTH_MALFORMED_TOKEN, `token is malformed: ${(e as Error).message}`, e);
-  }
-  // A network failure fetching the JWKS surfaces as a plain TypeError/Error from fetch.
-  return fail(
-    ErrorCode.AUTH_JWKS_UNAVAILABLE,
-    `could not verify the token: ${e instanceof Error ? e.message : String(e)}`,
-    e,
-  );
+  // JWSInvalid, JWTInvalid, JOSENotSupported (e.g. unknown `crit` headers) and anything else
+  // jose rejects about the token's structure. The key source is excluded above, so this is
+  // about the token.
+  return fail(ErrorCode.AUTH_MALFORMED_TOKEN, `token rejected: ${messageOf(e)}`, e);
 }
+
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function toPrincipal(p: JWTPayload): Principal {
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -141,8 +195,12 @@ function toPrincipal(p: JWTPayload): Principal {
     ? realmAccess.roles.filter((r): r is string => typeof r === 'string')
     : [];
   const username = str(p['preferred_username']);
-  // Keycloak names a service account's user "service-account-<clientId>".
-  const kind = username?.startsWith('service-account-') ? 'service' : 'user';
+  // Keycloak's client-credentials tokens carry `client_id` (service_account scope) and the
+  // service-account user, named "service-account-<clientId>".
+  const kind =
+    str(p['client_id']) !== undefined && username?.startsWith('service-account-')
+      ? 'service'
+      : 'user';
   return {
     subject: p.sub!,
     kind,
@@ -154,29 +212,50 @@ function toPrincipal(p: JWTPayload): Principal {
   };
 }
 
-/** `Authorization: Bearer <token>` → the token; anything else is malformed. */
-export function parseBearer(header: string): string {
-  const m = /^Bearer ([A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_.+/=]*)$/.exec(
-    header.trim(),
+/**
+ * `Authorization: Bearer <JWT>` → the JWT. No header is AUTH_MISSING_TOKEN; another scheme or
+ * something that is not a compact JWS is AUTH_MALFORMED_TOKEN. An empty signature part passes
+ * here so that `alg: none` is reported as what it is by the verifier.
+ */
+export function parseBearer(authorization: string | null | undefined): string {
+  if (authorization === undefined || authorization === null || authorization.trim() === '')
+    throw fail(ErrorCode.AUTH_MISSING_TOKEN, 'no Authorization header');
+  // RFC 6750 §2.1: the scheme is case-insensitive, followed by one or more spaces.
+  const m = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(
+    authorization.trim(),
   );
   if (!m)
     throw fail(ErrorCode.AUTH_MALFORMED_TOKEN, 'the Authorization header is not "Bearer <JWT>"');
   return m[1]!;
 }
 
-/** Readiness probe for the JWKS endpoint: reachable and holding at least one key. */
-export async function checkJwks(
-  jwksUri: string,
-  timeoutMs = 2000,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
+export type JwksCheck = { ok: true; keys: number } | { ok: false; reason: string };
+
+/**
+ * Readiness probe for the API's /readyz: is the JWKS reachable and does it hold at least one
+ * signing key? Never throws.
+ */
+export async function checkJwks(jwksUri: string, timeoutMs = 2000): Promise<JwksCheck> {
   try {
-    const res = await fetch(jwksUri, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return { ok: false, reason: `HTTP ${res.status} from ${jwksUri}` };
-    const body = (await res.json()) as { keys?: unknown[] };
-    return Array.isArray(body.keys) && body.keys.length > 0
-      ? { ok: true }
-      : { ok: false, reason: 'the JWKS holds no keys' };
+    const res = await fetch(jwksUri, {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+      headers: { accept: 'application/json' },
+    });
+    if (res.status !== 200) return { ok: false, reason: `HTTP ${res.status} from ${jwksUri}` };
+    const body = (await res.json()) as { keys?: unknown };
+    const signing = Array.isArray(body.keys)
+      ? body.keys.filter(
+          (k): k is { use?: unknown } =>
+            typeof k === 'object' &&
+            k !== null &&
+            ((k as { use?: unknown }).use ?? 'sig') === 'sig',
+        )
+      : [];
+    return signing.length > 0
+      ? { ok: true, keys: signing.length }
+      : { ok: false, reason: `the JWKS at ${jwksUri} holds no signing keys` };
   } catch (e) {
-    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+    return { ok: false, reason: `JWKS at ${jwksUri} unreachable: ${messageOf(e)}` };
   }
 }

@@ -3,7 +3,16 @@
  * once into the cache outside the repo, unpacked per profile (Keycloak writes its build and data
  * into its home), started with `start-dev --import-realm` on the profile's Postgres.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { CREDENTIALS, KEYCLOAK_VERSION, REALM } from '../profiles';
 import { livePid, mustExec, spawnDetached, stopPid, waitFor, writePid, isAlive } from '../proc';
@@ -64,6 +73,49 @@ async function realmReady(ctx: ServiceContext): Promise<boolean> {
   return res.ok;
 }
 
+async function adminToken(ctx: ServiceContext): Promise<string> {
+  const { keycloakAdmin } = CREDENTIALS;
+  const res = await fetch(`${keycloakUrls(ctx).url}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: 'admin-cli',
+      username: keycloakAdmin.user,
+      password: keycloakAdmin.password,
+    }),
+  });
+  const body = (await res.json()) as { access_token?: string; error_description?: string };
+  if (!body.access_token)
+    throw new Error(`keycloak admin login failed: ${body.error_description ?? res.status}`);
+  return body.access_token;
+}
+
+/**
+ * `--import-realm` never touches a realm that exists, so an edited realm file would silently not
+ * apply. The stack remembers the hash of the file it last applied and, when the file changed,
+ * deletes and re-creates the realm through the admin API (about 2 s). Users created at runtime in
+ * that profile's realm are lost: this is development data.
+ */
+async function syncRealm(ctx: ServiceContext): Promise<string | null> {
+  const file = path.join(ctx.paths.root, 'infra', 'keycloak', `${REALM}-realm.json`);
+  if (!existsSync(file)) return null;
+  const content = readFileSync(file);
+  const hash = createHash('sha256').update(content).digest('hex');
+  const stamp = path.join(ctx.paths.data, 'keycloak', 'realm.sha256');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === hash) return null;
+  const token = await adminToken(ctx);
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const admin = `${keycloakUrls(ctx).url}/admin/realms`;
+  const del = await fetch(`${admin}/${REALM}`, { method: 'DELETE', headers });
+  if (!del.ok && del.status !== 404)
+    throw new Error(`deleting realm ${REALM} failed: HTTP ${del.status}`);
+  const post = await fetch(admin, { method: 'POST', headers, body: content });
+  if (!post.ok)
+    throw new Error(`importing realm ${REALM} failed: HTTP ${post.status} ${await post.text()}`);
+  writeFileSync(stamp, `${hash}\n`);
+  return `realm ${REALM} re-imported from infra/keycloak`;
+}
+
 export const keycloak: Service = {
   name: 'keycloak',
   after: ['postgres'],
@@ -117,7 +169,8 @@ export const keycloak: Service = {
       300_000,
       () => isAlive(started),
     );
-    return `ready on ${keycloakUrls(ctx).url} (realm ${REALM})`;
+    const synced = await syncRealm(ctx);
+    return `ready on ${keycloakUrls(ctx).url} (realm ${REALM}${synced ? `; ${synced}` : ''})`;
   },
 
   async down(ctx) {
