@@ -10,7 +10,7 @@ const PORTS = { api: 3000, portal: 5173, admin: 5174, agent: 7443 };
 
 await must('node', ['tools/stack/bin/stack.mjs', 'up', '--profile', 'dev']);
 const stack = stackInfo('dev');
-const env = { ...serviceEnv(stack, PORTS), NX_DAEMON: 'false' };
+const env = { ...serviceEnv(stack, PORTS), NX_DAEMON: 'false', LOG_FORMAT: 'pretty' };
 await must('npm', ['run', '--silent', 'db:migrate'], { env });
 
 const uiEnv = {

@@ -9,7 +9,16 @@ export class AgentModule {
     return {
       module: AgentModule,
       imports: [
-        LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, autoLogging: false } }),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            autoLogging: false,
+            transport:
+              config.LOG_FORMAT === 'pretty'
+                ? { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } }
+                : undefined,
+          },
+        }),
       ],
       controllers: [HealthController],
       providers: [{ provide: AGENT_CONFIG, useValue: config }],

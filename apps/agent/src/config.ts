@@ -29,6 +29,8 @@ export const agentConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for people at a terminal (npm run dev); JSON lines otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

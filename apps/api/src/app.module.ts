@@ -29,6 +29,10 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.LOG_LEVEL,
+            transport:
+              config.LOG_FORMAT === 'pretty'
+                ? { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } }
+                : undefined,
             genReqId: requestId,
             redact: [
               'req.headers.authorization',

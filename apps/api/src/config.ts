@@ -29,6 +29,8 @@ export const apiConfigSchema = z.object({
   /** Browser origins allowed to call the API (the portal and admin console). */
   CORS_ORIGINS: csv.default(['http://localhost:5173', 'http://localhost:5174']),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for people at a terminal (npm run dev); JSON lines otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

@@ -9,6 +9,8 @@ export const workerConfigSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   HEARTBEAT_EVERY_MS: z.coerce.number().int().min(1000).default(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for people at a terminal (npm run dev); JSON lines otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -9,7 +9,17 @@ export class WorkerModule {
   static forRoot(config: WorkerConfig): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL } })],
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            transport:
+              config.LOG_FORMAT === 'pretty'
+                ? { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } }
+                : undefined,
+          },
+        }),
+      ],
       providers: [{ provide: WORKER_CONFIG, useValue: config }, HeartbeatProcessor, QueuesService],
     };
   }
