@@ -116,6 +116,7 @@ export default tseslint.config(
   },
   {
     files: ['**/*.spec.ts', '**/*.spec.tsx', 'e2e/**/*.ts'],
+    ignores: ['**/vitest.config.ts', '**/vite.config.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(testDepConstraints) },
   },
 );

@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
+// The root config's e2e/** test-boundaries block (added after the vitest.config.ts exemption)
+// re-enables the boundary rule for this file; the exemption is what is meant. Lead: see report.
 import { sharedTest } from '../vitest.shared';
 
 export default defineConfig({

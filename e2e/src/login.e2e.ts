@@ -1,40 +1,67 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { keycloakLogin, launch, screenshot } from './browser';
+/**
+ * Logging in to the portal and the admin console through the REAL Keycloak login page, in a real
+ * Chromium, against the real API: what a person sees must be what the API verified.
+ */
+import { loadStack } from '@palisade/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  keycloakLogin,
+  onKeycloakLogin,
+  openBrowser,
+  screenshot,
+  type BrowserSession,
+} from './browser';
 import { PORTS } from './global-setup';
 
 const portal = `http://localhost:${PORTS.portal}/`;
 const admin = `http://localhost:${PORTS.admin}/`;
+const keycloakUrl = loadStack('test').keycloak.url;
 
 describe('logging in through the real Keycloak', () => {
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  let b: BrowserSession;
 
-  beforeAll(async () => {
-    browser = await launch();
+  beforeEach(async (ctx) => {
+    b = await openBrowser(ctx.task.name);
+    // Keep the page a failing test ended on: it says more than the assertion.
+    ctx.onTestFailed(async () => {
+      await screenshot(b.page, `FAILED-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`).catch(
+        () => undefined,
+      );
+    });
   });
-  afterAll(() => browser?.close());
-  beforeEach(async () => {
-    // A fresh context per test: no Keycloak session cookie carries over.
-    context = await browser.newContext();
-    page = await context.newPage();
+  afterEach(async () => {
+    // A page that threw is broken even when it looks right.
+    const errors = [...b.pageErrors];
+    await b.close();
+    expect(errors).toEqual([]);
   });
-  afterEach(() => context?.close());
 
-  it('a tenant user signs in to the portal and sees the name the API returned', async () => {
+  it('a tenant user signs in to the portal and sees the name and email the API returned', async () => {
+    const { page } = b;
     await page.goto(portal);
-    expect(new URL(page.url()).port).toBe('19080'); // sent to Keycloak's login page
+    expect(await onKeycloakLogin(page, keycloakUrl)).toBe(true);
+    expect(new URL(page.url()).searchParams.get('client_id')).toBe('palisade-portal');
+    expect(new URL(page.url()).searchParams.get('code_challenge_method')).toBe('S256');
+
     await keycloakLogin(page, 'alice');
-    await expect(
-      page.getByRole('heading', { name: 'Signed in as Alice Anders' }).waitFor(),
-    ).resolves.toBeUndefined();
-    expect(await page.getByText('alice@acme.test').isVisible()).toBe(true);
+    await page.getByRole('heading', { name: 'Signed in as Alice Anders' }).waitFor();
+    expect(new URL(page.url()).origin).toBe(new URL(portal).origin);
+    expect(await page.getByText('alice@acme.test', { exact: true }).isVisible()).toBe(true);
+    expect(await page.getByRole('list', { name: 'Roles' }).isVisible()).toBe(true);
+    expect(
+      await page.getByRole('list', { name: 'Roles' }).getByText('platform-admin').count(),
+    ).toBe(0);
+    // The header names who is logged in and offers a way out.
+    expect(await page.getByRole('banner').getByText('Alice Anders').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Log out', exact: true }).isVisible()).toBe(true);
     await screenshot(page, 'portal-alice');
   });
 
   it('an operator signs in to the admin console and sees the platform-admin role', async () => {
+    const { page } = b;
     await page.goto(admin);
+    expect(await onKeycloakLogin(page, keycloakUrl)).toBe(true);
+    expect(new URL(page.url()).searchParams.get('client_id')).toBe('palisade-admin');
     await keycloakLogin(page, 'olivia');
     await page.getByRole('heading', { name: 'Signed in as Olivia Operator' }).waitFor();
     expect(
@@ -43,28 +70,46 @@ describe('logging in through the real Keycloak', () => {
         .getByText('platform-admin', { exact: true })
         .isVisible(),
     ).toBe(true);
+    expect(await page.getByRole('heading', { name: 'Operator view' }).isVisible()).toBe(true);
+    expect(await page.getByRole('heading', { name: 'Operators only' }).count()).toBe(0);
     await screenshot(page, 'admin-olivia');
   });
 
-  it('the admin console refuses a tenant user with an explanation, not a blank page', async () => {
+  it('the admin console refuses a tenant user by name, not with a blank page', async () => {
+    const { page } = b;
     await page.goto(admin);
     await keycloakLogin(page, 'alice');
-    await page.getByRole('heading', { name: 'Operators only' }).waitFor();
+    const refusal = page.getByRole('alert').filter({ hasText: 'Operators only' });
+    await refusal.waitFor();
+    expect(await refusal.getByRole('heading', { name: 'Operators only' }).isVisible()).toBe(true);
     expect(
-      await page.getByText('Alice Anders is signed in but does not have the').isVisible(),
+      await refusal
+        .getByText(
+          'Alice Anders is signed in but does not have the platform-admin role, which the admin console requires.',
+        )
+        .isVisible(),
     ).toBe(true);
-    expect(await page.getByRole('heading', { name: /Signed in as/ }).count()).toBe(0);
+    // Nothing of the operator view leaks past the refusal.
+    expect(await page.getByRole('heading', { name: /Signed in as|Operator view/ }).count()).toBe(0);
     await screenshot(page, 'admin-refuses-alice');
+
+    // The refusal's own button logs out, back to the login page to pick another account.
+    await refusal.getByRole('button', { name: 'Log out and sign in as someone else' }).click();
+    expect(await onKeycloakLogin(page, keycloakUrl)).toBe(true);
   });
 
-  it('logging out ends the session: the next visit asks for a login again', async () => {
+  it('logging out ends the session: back on the Keycloak login page, and it stays there', async () => {
+    const { page } = b;
     await page.goto(portal);
     await keycloakLogin(page, 'bob');
     await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();
-    await page.getByRole('button', { name: 'Log out' }).click();
-    await page.waitForSelector('#kc-form-login', { timeout: 30_000 });
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    expect(await onKeycloakLogin(page, keycloakUrl)).toBe(true);
+
+    // Not just a page change: the Keycloak session is gone, so the app asks for a login again.
     await page.goto(portal);
-    await page.waitForSelector('#kc-form-login', { timeout: 30_000 });
-    expect(new URL(page.url()).pathname).toContain('/realms/palisade/protocol/openid-connect/auth');
+    expect(await onKeycloakLogin(page, keycloakUrl)).toBe(true);
+    expect(await page.getByRole('heading', { name: /Signed in as/ }).count()).toBe(0);
+    await screenshot(page, 'portal-after-logout');
   });
 });

@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import { sharedTest } from '../../vitest.shared';
 
-export default defineConfig({ test: { ...sharedTest, include: ['src/**/*.spec.ts'] } });
+export default defineConfig({
+  // React 19's automatic JSX runtime; the apps get the same from @vitejs/plugin-react.
+  esbuild: { jsx: 'automatic' },
+  test: { ...sharedTest, include: ['src/**/*.spec.ts', 'src/**/*.spec.tsx'] },
+});

@@ -1,9 +1,4 @@
 import { bootUi } from '@palisade/ui';
-import { App } from './App';
+import { App, PRODUCT } from './App';
 
-void bootUi({
-  product: 'admin console',
-  clientId: 'palisade-admin',
-  env: import.meta.env,
-  render: (ctx) => <App {...ctx} />,
-});
+bootUi({ product: PRODUCT, clientId: 'palisade-admin', env: import.meta.env, App });

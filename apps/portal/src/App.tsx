@@ -1,32 +1,33 @@
-import { useEffect, useState } from 'react';
+/**
+ * The tenant portal. For now: who you are, as the API verified it. Tenants' VMs, networks and
+ * volumes arrive here next. Must never decide access itself: the API is the authority.
+ */
 import type { MeOutput } from '@palisade/contracts';
-import {
-  ErrorView,
-  Layout,
-  Loading,
-  toDisplayError,
-  WhoAmI,
-  type AppContext,
-  type DisplayError,
-} from '@palisade/ui';
+import { ApiErrorView, Loading, SessionLayout, useMe, WhoAmI } from '@palisade/ui';
 
-/** The tenant portal. For now: who you are, as the API verified it. */
-export function App({ api, session }: AppContext) {
-  const [me, setMe] = useState<MeOutput | null>(null);
-  const [error, setError] = useState<DisplayError | null>(null);
-  useEffect(() => {
-    api.me.query().then(setMe, (e: unknown) => setError(toDisplayError(e)));
-  }, [api]);
-  const who = me?.principal.name ?? me?.principal.username;
+export const PRODUCT = 'portal';
+
+export function App() {
+  const me = useMe();
   return (
-    <Layout product="portal" who={who ?? ''} onLogout={() => void session.logout()}>
-      {error ? (
-        <ErrorView title="The API refused the request" error={error} />
-      ) : me ? (
-        <WhoAmI me={me} />
+    <SessionLayout product={PRODUCT}>
+      {me.isError ? (
+        <ApiErrorView error={me.error} onRetry={() => void me.refetch()} />
+      ) : me.data ? (
+        <PortalHome me={me.data} />
       ) : (
         <Loading what="your profile" />
       )}
-    </Layout>
+    </SessionLayout>
+  );
+}
+
+/** The portal's home page for a signed-in tenant user. */
+export function PortalHome({ me }: { me: MeOutput }) {
+  return (
+    <>
+      <WhoAmI me={me} />
+      <p className="pl-note">Your virtual machines, networks and volumes will be listed here.</p>
+    </>
   );
 }

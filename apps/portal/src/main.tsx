@@ -1,9 +1,4 @@
 import { bootUi } from '@palisade/ui';
-import { App } from './App';
+import { App, PRODUCT } from './App';
 
-void bootUi({
-  product: 'portal',
-  clientId: 'palisade-portal',
-  env: import.meta.env,
-  render: (ctx) => <App {...ctx} />,
-});
+bootUi({ product: PRODUCT, clientId: 'palisade-portal', env: import.meta.env, App });

@@ -1,53 +1,45 @@
 /**
- * Boots a Palisade UI: validate config, log in, then render. Any failure before the app renders
- * shows a readable page, never a blank one.
+ * Boots a Palisade UI: validate the build's config, log in, then render the app under the session
+ * and the API client. Any failure before the app renders shows a readable page, never a blank one.
  */
-import { StrictMode, type ReactNode } from 'react';
+import { StrictMode, type ComponentType } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createApiClient, type ApiClient } from './api';
-import { ErrorView, Layout } from './components';
+import { AuthProvider } from './auth';
+import { ConfigErrorView, Layout } from './components';
 import { parseUiConfig } from './config';
-import { startSession, type Session } from './session';
+import { ApiProvider } from './query';
 import './styles.css';
 
-export interface AppContext {
-  api: ApiClient;
-  session: Session;
-}
-
-export async function bootUi(opts: {
+export function bootUi(opts: {
+  /** Shown in the header: "portal", "admin console". */
   product: string;
+  /** The app's Keycloak client. */
   clientId: string;
+  /** `import.meta.env` of the app. */
   env: Record<string, unknown>;
-  render: (ctx: AppContext) => ReactNode;
-}): Promise<void> {
-  const root = createRoot(document.getElementById('root')!);
-  const config = parseUiConfig(opts.env);
-  if (!config.ok) {
+  App: ComponentType;
+}): void {
+  const container = document.getElementById('root');
+  if (!container) throw new Error('index.html has no #root element');
+  const root = createRoot(container);
+  const parsed = parseUiConfig(opts.env);
+  if (!parsed.ok) {
+    console.error(`Palisade ${opts.product}: invalid configuration`, parsed.problems);
     root.render(
       <Layout product={opts.product}>
-        <ErrorView
-          title="This build is misconfigured"
-          error={{ message: config.problems.join('; ') }}
-        />
+        <ConfigErrorView problems={parsed.problems} />
       </Layout>,
     );
     return;
   }
-  let session: Session;
-  try {
-    session = await startSession(config.config, opts.clientId);
-  } catch (e) {
-    root.render(
-      <Layout product={opts.product}>
-        <ErrorView
-          title="Cannot reach the login service"
-          error={{ message: e instanceof Error ? e.message : String(e) }}
-        />
-      </Layout>,
-    );
-    return;
-  }
-  const api = createApiClient(config.config.apiUrl, session);
-  root.render(<StrictMode>{opts.render({ api, session })}</StrictMode>);
+  const { config } = parsed;
+  root.render(
+    <StrictMode>
+      <AuthProvider config={config} clientId={opts.clientId} product={opts.product}>
+        <ApiProvider apiUrl={config.apiUrl}>
+          <opts.App />
+        </ApiProvider>
+      </AuthProvider>
+    </StrictMode>,
+  );
 }

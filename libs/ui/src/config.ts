@@ -1,12 +1,23 @@
+/**
+ * What a UI needs to know, from the Vite env it was built (or served) with, validated before
+ * anything renders. Pure: the caller passes `import.meta.env` in, and gets every problem at once.
+ * Must never hold a secret: everything here is compiled into a public bundle.
+ */
 import { z } from 'zod';
+import { parseEnv } from '@palisade/contracts';
 
-/** What a UI needs to know at build time (Vite env), validated before anything renders. */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
 export const uiConfigSchema = z.object({
-  VITE_API_URL: z.url(),
-  VITE_KEYCLOAK_URL: z.url(),
+  /** The API's origin, e.g. http://localhost:3000 (tRPC is at /trpc below it). */
+  VITE_API_URL: httpUrl,
+  /** Keycloak's base URL, e.g. http://localhost:18080 — not the realm's issuer URL. */
+  VITE_KEYCLOAK_URL: httpUrl.refine((u) => !/\/realms\//.test(u), {
+    message: 'must be Keycloak’s base URL, without /realms/<realm>',
+  }),
   VITE_KEYCLOAK_REALM: z
     .string()
-    .regex(/^[a-z0-9-]+$/, 'must be a realm name')
+    .regex(/^[a-z0-9-]+$/, 'must be a realm name (lower-case letters, digits, -)')
     .default('palisade'),
 });
 
@@ -16,18 +27,22 @@ export interface UiConfig {
   realm: string;
 }
 
-export type UiConfigResult = { ok: true; config: UiConfig } | { ok: false; problems: string[] };
+export type UiConfigResult =
+  { ok: true; config: Readonly<UiConfig> } | { ok: false; problems: string[] };
 
 export function parseUiConfig(env: Record<string, unknown>): UiConfigResult {
-  const r = uiConfigSchema.safeParse(env);
-  if (!r.success)
-    return { ok: false, problems: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  // import.meta.env also carries booleans (DEV, PROD, SSR); only the VITE_* strings matter here.
+  const strings = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+  const r = parseEnv(uiConfigSchema, strings);
+  if (!r.ok) return { ok: false, problems: r.problems };
   return {
     ok: true,
-    config: {
-      apiUrl: r.data.VITE_API_URL.replace(/\/$/, ''),
-      keycloakUrl: r.data.VITE_KEYCLOAK_URL.replace(/\/$/, ''),
-      realm: r.data.VITE_KEYCLOAK_REALM,
-    },
+    config: Object.freeze({
+      apiUrl: r.value.VITE_API_URL.replace(/\/+$/, ''),
+      keycloakUrl: r.value.VITE_KEYCLOAK_URL.replace(/\/+$/, ''),
+      realm: r.value.VITE_KEYCLOAK_REALM,
+    }),
   };
 }
