@@ -2,3 +2,4 @@ export * from './config';
 export * from './errors';
 export * from './identity';
 export * from './jobs';
+export * from './vm-spec';

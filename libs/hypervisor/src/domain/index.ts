@@ -1,0 +1,12 @@
+export * from './chardev';
+export { type Codec } from './codec';
+export * from './cpu';
+export * from './disk';
+export * from './domain';
+export * from './features';
+export * from './graphics';
+export * from './interface';
+export * from './metadata';
+export * from './os';
+export * from './seclabel';
+export * from './tuning';
