@@ -23,6 +23,9 @@ export const agentConfigSchema = z.object({
     .string()
     .startsWith('/', 'must be an absolute path')
     .default('/var/lib/palisade'),
+  /** A small kernel and initrd (Palisade Tiny) the probe boots to test acceleration for real. */
+  AGENT_PROBE_KERNEL: z.string().startsWith('/', 'must be an absolute path').optional(),
+  AGENT_PROBE_INITRD: z.string().startsWith('/', 'must be an absolute path').optional(),
   /** An operator's explicit choice to run VMs that need sVirt on a host that cannot enforce it. */
   ALLOW_WEAKER_ISOLATION: z
     .enum(['true', 'false'])
