@@ -1,7 +1,7 @@
 /** The host agent's configuration, parsed once at boot; a bad variable stops the process. */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { parseEnv } from '@palisade/contracts';
+import { logSettings, parseEnv } from '@palisade/contracts';
 
 export const agentConfigSchema = z.object({
   AGENT_HOST: z.string().min(1).default('127.0.0.1'),
@@ -31,9 +31,7 @@ export const agentConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** `pretty` for people at a terminal (npm run dev); JSON lines otherwise. */
-  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  ...logSettings,
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

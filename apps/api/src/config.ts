@@ -3,7 +3,7 @@
  * missing variable stops the process with a list of every problem.
  */
 import { z } from 'zod';
-import { parseEnv } from '@palisade/contracts';
+import { logSettings, parseEnv } from '@palisade/contracts';
 
 const csv = z
   .string()
@@ -28,9 +28,7 @@ export const apiConfigSchema = z.object({
   API_AUDIENCE: z.string().min(1).default('palisade-api'),
   /** Browser origins allowed to call the API (the portal and admin console). */
   CORS_ORIGINS: csv.default(['http://localhost:5173', 'http://localhost:5174']),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** `pretty` for people at a terminal (npm run dev); JSON lines otherwise. */
-  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  ...logSettings,
 });
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

@@ -1,16 +1,14 @@
 /** The worker's configuration, parsed once at boot; a bad variable stops the process. */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { parseEnv } from '@palisade/contracts';
+import { logSettings, parseEnv } from '@palisade/contracts';
 
 export const workerConfigSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }),
   WORKER_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   HEARTBEAT_EVERY_MS: z.coerce.number().int().min(1000).default(15_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** `pretty` for people at a terminal (npm run dev); JSON lines otherwise. */
-  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  ...logSettings,
 });
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 export type ParsedEnv<T> = { ok: true; value: Readonly<T> } | { ok: false; problems: string[] };
 
@@ -36,3 +36,10 @@ export function redactConfig(config: Record<string, unknown>): Record<string, un
     Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? redactValue(k, v) : v]),
   );
 }
+
+/** The logging settings every Palisade process takes; spread into each app's schema. */
+export const logSettings = {
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for people at a terminal (npm run dev); JSON lines otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+};

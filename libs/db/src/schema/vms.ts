@@ -1,25 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { check, integer, pgEnum, pgTable, smallint, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { DESIRED_STATES, OBSERVED_STATES } from '@palisade/domain';
 import { id, timestamps } from './columns';
 import { flavors } from './flavors';
 import { hosts } from './hosts';
 import { images } from './images';
 import { tenantId, tenantIsolation } from './tenant-columns';
 
-export const vmDesiredState = pgEnum('vm_desired_state', ['running', 'stopped', 'deleted']);
-export const vmObservedState = pgEnum('vm_observed_state', [
-  'building',
-  'starting',
-  'running',
-  'stopping',
-  'stopped',
-  'rebooting',
-  'migrating',
-  'error',
-  'unknown',
-  'deleting',
-  'deleted',
-]);
+// The state lists are the domain's (libs/domain vm-state.ts): one definition, enforced here too.
+export const vmDesiredState = pgEnum('vm_desired_state', DESIRED_STATES);
+export const vmObservedState = pgEnum('vm_observed_state', OBSERVED_STATES);
 
 /** The most user-data a VM may carry (it travels in the NoCloud seed). */
 export const USER_DATA_MAX_BYTES = 32 * 1024;
