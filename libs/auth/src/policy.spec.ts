@@ -40,3 +40,19 @@ describe('policy table', () => {
     expect(permissionMatrix()).toHaveLength(Object.keys(PERMISSIONS).length);
   });
 });
+
+describe('docs/api/permissions.md', () => {
+  it('shows exactly the policy table', async () => {
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { renderPermissionTable } = await import('./policy');
+    const doc = readFileSync(path.resolve(__dirname, '../../../docs/api/permissions.md'), 'utf8');
+    const table = /<!-- permission-table:start -->\n([\s\S]*?)\n<!-- permission-table:end -->/.exec(
+      doc,
+    )?.[1];
+    expect(
+      table,
+      'regenerate the table in docs/api/permissions.md from renderPermissionTable()',
+    ).toBe(renderPermissionTable());
+  });
+});

@@ -102,3 +102,17 @@ export function permissionMatrix(): {
     }),
   );
 }
+
+/** The table as Markdown, for docs/api/permissions.md (a test keeps the two equal). */
+export function renderPermissionTable(): string {
+  const roles = Object.keys(ROLE_PERMISSIONS);
+  const rows = permissionMatrix().map(
+    (r) =>
+      `| \`${r.permission}\` | ${r.description} | ${roles.map((role) => (r.roles[role] ? '✔' : '')).join(' | ')} |`,
+  );
+  return [
+    `| permission | what it allows | ${roles.join(' | ')} |`,
+    `|---|---|${roles.map(() => '---').join('|')}|`,
+    ...rows,
+  ].join('\n');
+}

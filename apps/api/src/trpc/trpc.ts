@@ -1,49 +1,63 @@
 /**
- * tRPC building blocks. Every procedure is built from `publicProcedure` (explicitly public) or
- * `authedProcedure`. AppErrors thrown below are translated here, through the one error table.
+ * tRPC building blocks. Every procedure declares who may call it, in its meta: `publicProcedure`
+ * (anyone, on purpose), `authedProcedure` (any verified principal) or `platformProcedure(p)`
+ * (operators holding platform permission p from the policy table). A test walks the router and
+ * fails on a procedure that declares nothing. AppErrors thrown below are translated here, through
+ * the one error table.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import { AppError, ErrorCode, isAppError } from '@palisade/contracts';
+import { isPlatformPermission, roleAllows, type Permission } from '@palisade/auth';
+import { AppError, ErrorCode, isAppError, PLATFORM_ADMIN_ROLE } from '@palisade/contracts';
 import { errorBody, mappingFor } from '../errors/error-map';
 import type { TrpcContext } from './context';
 
-const t = initTRPC.context<TrpcContext>().create({
-  errorFormatter({ shape, error, ctx }) {
-    const cause = error.cause;
-    if (cause instanceof ZodError) {
-      const fields = cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      return {
-        ...shape,
-        message: fields.map((f) => `${f.path || 'input'}: ${f.message}`).join('; '),
-        data: {
-          ...shape.data,
-          code: ErrorCode.VALIDATION_FAILED,
-          fields,
-          requestId: ctx?.requestId,
-        },
-      };
-    }
-    if (isAppError(cause)) {
-      const body = errorBody(cause, ctx?.requestId);
-      return { ...shape, message: body.message, data: { ...shape.data, ...body } };
-    }
-    // Never leak internals of unexpected errors to the caller.
-    if (error.code === 'INTERNAL_SERVER_ERROR') {
-      return {
-        ...shape,
-        message: 'Internal error.',
-        data: {
-          ...shape.data,
-          stack: undefined,
-          code: ErrorCode.INTERNAL,
-          requestId: ctx?.requestId,
-        },
-      };
-    }
-    return { ...shape, data: { ...shape.data, stack: undefined, requestId: ctx?.requestId } };
-  },
-});
+export type Access =
+  { kind: 'public' } | { kind: 'authenticated' } | { kind: 'permission'; permission: Permission };
+
+export interface ProcedureMeta {
+  access: Access;
+}
+
+const t = initTRPC
+  .context<TrpcContext>()
+  .meta<ProcedureMeta>()
+  .create({
+    errorFormatter({ shape, error, ctx }) {
+      const cause = error.cause;
+      if (cause instanceof ZodError) {
+        const fields = cause.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+        return {
+          ...shape,
+          message: fields.map((f) => `${f.path || 'input'}: ${f.message}`).join('; '),
+          data: {
+            ...shape.data,
+            code: ErrorCode.VALIDATION_FAILED,
+            fields,
+            requestId: ctx?.requestId,
+          },
+        };
+      }
+      if (isAppError(cause)) {
+        const body = errorBody(cause, ctx?.requestId);
+        return { ...shape, message: body.message, data: { ...shape.data, ...body } };
+      }
+      // Never leak internals of unexpected errors to the caller.
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        return {
+          ...shape,
+          message: 'Internal error.',
+          data: {
+            ...shape.data,
+            stack: undefined,
+            code: ErrorCode.INTERNAL,
+            requestId: ctx?.requestId,
+          },
+        };
+      }
+      return { ...shape, data: { ...shape.data, stack: undefined, requestId: ctx?.requestId } };
+    },
+  });
 
 export function toTrpcError(error: AppError): TRPCError {
   return new TRPCError({ code: mappingFor(error).trpc, message: error.message, cause: error });
@@ -65,13 +79,40 @@ const translateErrors = t.middleware(async ({ next }) => {
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/** A procedure anyone may call, without a token. Mark it so on purpose. */
-export const publicProcedure = t.procedure.use(translateErrors);
+const base = t.procedure.use(translateErrors);
 
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+/** A procedure anyone may call, without a token. Mark it so on purpose. */
+export const publicProcedure = base.meta({ access: { kind: 'public' } });
+
+const requirePrincipal = base.use(({ ctx, next }) => {
   if (ctx.authError) throw toTrpcError(ctx.authError);
   if (!ctx.principal) {
     throw toTrpcError(new AppError(ErrorCode.AUTH_MISSING_TOKEN, 'no bearer token on the request'));
   }
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
+
+/** Any caller with a valid token, whoever they are (for example `me`). */
+export const authedProcedure = requirePrincipal.meta({ access: { kind: 'authenticated' } });
+
+/** Operators only: the realm role `platform-admin`, holding `permission` in the policy table. */
+export function platformProcedure(permission: Permission) {
+  if (!isPlatformPermission(permission)) {
+    throw new Error(`platformProcedure(${permission}): not a platform permission`);
+  }
+  return requirePrincipal
+    .meta({ access: { kind: 'permission', permission } })
+    .use(({ ctx, next }) => {
+      if (
+        !ctx.principal.roles.includes(PLATFORM_ADMIN_ROLE) ||
+        !roleAllows('platform-admin', permission)
+      ) {
+        throw toTrpcError(
+          new AppError(ErrorCode.AUTH_FORBIDDEN, `${ctx.principal.subject} lacks ${permission}`, {
+            userMessage: `This needs the operator permission ${permission}.`,
+          }),
+        );
+      }
+      return next();
+    });
+}
