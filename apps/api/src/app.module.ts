@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthService } from './auth/auth.service';
+import { DatabaseService } from './database/database.service';
 import { API_CONFIG, type ApiConfig } from './config';
 import { AppExceptionFilter } from './errors/app-exception.filter';
 import { HealthController } from './health/health.controller';
@@ -50,6 +51,7 @@ export class AppModule {
         { provide: API_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: AppExceptionFilter },
         AuthService,
+        DatabaseService,
         ReadinessService,
       ],
     };

@@ -24,6 +24,9 @@ export const ErrorCode = {
   AUTH_UNKNOWN_KEY: 'auth.unknown_key',
   AUTH_JWKS_UNAVAILABLE: 'auth.jwks_unavailable',
   AUTH_FORBIDDEN: 'auth.forbidden',
+  // tenancy
+  TENANT_REQUIRED: 'tenancy.tenant_required',
+  TENANT_SUSPENDED: 'tenancy.tenant_suspended',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './identity';
 export * from './jobs';
 export * from './vm-spec';
+export * from './ssh-keys';

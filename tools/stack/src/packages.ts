@@ -12,6 +12,11 @@ export const TOOLING_PACKAGES: readonly string[] = [
   'cpio',
   'dosfstools',
   'mtools',
+  'syslinux',
+  'syslinux-common',
+  'xz-utils',
+  // ssh-keygen: tests check SSH key fingerprints against it.
+  'openssh-client',
   // The browser the e2e tests drive through the real login (playwright-core, no bundled browser).
   'chromium',
 ];

@@ -50,6 +50,16 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     trpc: 'SERVICE_UNAVAILABLE',
     message: 'Token keys are unavailable; try again.',
   },
+  [ErrorCode.TENANT_REQUIRED]: {
+    http: 400,
+    trpc: 'BAD_REQUEST',
+    message: 'You belong to several tenants: say which one with the X-Palisade-Tenant header.',
+  },
+  [ErrorCode.TENANT_SUSPENDED]: {
+    http: 403,
+    trpc: 'FORBIDDEN',
+    message: 'This tenant is suspended; its running VMs keep running, but changes are blocked.',
+  },
   [ErrorCode.AUTH_FORBIDDEN]: {
     http: 403,
     trpc: 'FORBIDDEN',

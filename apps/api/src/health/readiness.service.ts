@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { createDb, pingDb, type Db } from '@palisade/db';
+import { pingDb } from '@palisade/db';
+import { DatabaseService } from '../database/database.service';
 import { AuthService } from '../auth/auth.service';
 import { API_CONFIG, type ApiConfig } from '../config';
 
@@ -39,14 +40,13 @@ async function timed(fn: () => Promise<unknown>): Promise<DependencyStatus> {
 /** Postgres, Redis and the Keycloak JWKS must all answer for the API to take traffic. */
 @Injectable()
 export class ReadinessService implements OnModuleDestroy {
-  private readonly db: Db;
   private readonly redis: Redis;
 
   constructor(
     @Inject(API_CONFIG) config: ApiConfig,
     private readonly auth: AuthService,
+    private readonly database: DatabaseService,
   ) {
-    this.db = createDb(config.DATABASE_URL, { max: 2, connectionTimeoutMillis: TIMEOUT_MS });
     // Fail fast instead of queueing commands while Redis is away: readiness must say "no" now.
     this.redis = new Redis(config.REDIS_URL, {
       lazyConnect: true,
@@ -58,7 +58,7 @@ export class ReadinessService implements OnModuleDestroy {
 
   async check(): Promise<ReadinessReport> {
     const [postgres, redis, keycloakJwks] = await Promise.all([
-      timed(() => pingDb(this.db, TIMEOUT_MS)),
+      timed(() => pingDb(this.database.db, TIMEOUT_MS)),
       timed(async () => {
         if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
         await this.redis.ping();
@@ -74,8 +74,7 @@ export class ReadinessService implements OnModuleDestroy {
     };
   }
 
-  async onModuleDestroy() {
+  onModuleDestroy() {
     this.redis.disconnect();
-    await this.db.$client.end();
   }
 }

@@ -1,14 +1,17 @@
-import type { Principal } from '@palisade/contracts';
-import type { AppError } from '@palisade/contracts';
+import type { AppError, Principal } from '@palisade/contracts';
+import type { Db } from '@palisade/db';
 
 /**
  * What every procedure sees. Authentication is resolved once per request while building the
  * context; a bad token is kept as `authError` so that public procedures still answer and
- * protected ones fail with the precise reason.
+ * protected ones fail with the precise reason. The tenant is resolved only by tenant procedures.
  */
 export interface TrpcContext {
   requestId: string;
   sourceIp: string | undefined;
   principal: Principal | null;
   authError: AppError | null;
+  /** The tenant the caller asked to act in (X-Palisade-Tenant), not yet checked. */
+  tenantHeader: string | undefined;
+  db: Db;
 }

@@ -9,7 +9,7 @@ import type { ProcedureMeta } from './trpc';
  */
 describe('router access declarations', () => {
   const procedures = Object.entries(
-    appRouter._def.procedures as Record<string, { _def: { meta?: ProcedureMeta } }>,
+    appRouter._def.procedures as unknown as Record<string, { _def: { meta?: ProcedureMeta } }>,
   );
 
   it('has procedures to check', () => {

@@ -3,8 +3,9 @@
  * keep this file free of side effects.
  */
 import { me } from './procedures/me';
+import { sshKeysRouter } from './procedures/ssh-keys';
 import { router } from './trpc';
 
-export const appRouter = router({ me });
+export const appRouter = router({ me, sshKeys: sshKeysRouter });
 
 export type AppRouter = typeof appRouter;

@@ -2,6 +2,7 @@ import { All, Controller, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { AuthService } from '../auth/auth.service';
+import { DatabaseService } from '../database/database.service';
 import { appRouter } from './router';
 import type { TrpcContext } from './context';
 
@@ -11,7 +12,10 @@ import type { TrpcContext } from './context';
  */
 @Controller('trpc')
 export class TrpcController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly database: DatabaseService,
+  ) {}
 
   @All('*path')
   async handle(@Req() req: Request, @Res() res: Response): Promise<void> {
@@ -23,7 +27,15 @@ export class TrpcController {
       router: appRouter,
       createContext: async (): Promise<TrpcContext> => {
         const { principal, error } = await this.auth.authenticate(req.headers.authorization);
-        return { requestId: String(req.id), sourceIp: req.ip, principal, authError: error };
+        const tenant = req.headers['x-palisade-tenant'];
+        return {
+          requestId: String(req.id),
+          sourceIp: req.ip,
+          principal,
+          authError: error,
+          tenantHeader: typeof tenant === 'string' ? tenant : undefined,
+          db: this.database.db,
+        };
       },
       onError: ({ error }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ErrorCode, type Principal } from '@palisade/contracts';
+import type { Db } from '@palisade/db';
 import type { TrpcContext } from './context';
 import {
   authedProcedure,
@@ -26,6 +27,9 @@ const ctx = (p: Principal | null, authError: AppError | null = null): TrpcContex
   sourceIp: '127.0.0.1',
   principal: p,
   authError,
+  tenantHeader: undefined,
+  // These procedures never reach the database.
+  db: {} as Db,
 });
 
 describe('procedure access', () => {

@@ -7,7 +7,8 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
-import { isPlatformPermission, roleAllows, type Permission } from '@palisade/auth';
+import { isPlatformPermission, roleAllows, type Permission, type TenantRole } from '@palisade/auth';
+import { membershipsOf } from '@palisade/db';
 import { AppError, ErrorCode, isAppError, PLATFORM_ADMIN_ROLE } from '@palisade/contracts';
 import { errorBody, mappingFor } from '../errors/error-map';
 import type { TrpcContext } from './context';
@@ -114,5 +115,78 @@ export function platformProcedure(permission: Permission) {
         );
       }
       return next();
+    });
+}
+
+export interface TenantScope {
+  id: string;
+  slug: string;
+  role: TenantRole;
+}
+
+/**
+ * Tenant members (users or API clients) holding `permission` in the active tenant. The active
+ * tenant is the X-Palisade-Tenant header (a tenant id or slug), or the caller's only tenant. A
+ * tenant the caller is not a member of is answered as not found, never as forbidden.
+ */
+export function tenantProcedure(permission: Permission) {
+  if (isPlatformPermission(permission)) {
+    throw new Error(`tenantProcedure(${permission}): a platform permission`);
+  }
+  return requirePrincipal
+    .meta({ access: { kind: 'permission', permission } })
+    .use(async ({ ctx, next }) => {
+      const mine = await membershipsOf(ctx.db, ctx.principal.subject);
+      const wanted = ctx.tenantHeader?.trim();
+      const membership = wanted
+        ? mine.find((m) => m.tenantId === wanted || m.tenantSlug === wanted)
+        : mine.length === 1
+          ? mine[0]
+          : undefined;
+      if (!membership) {
+        if (wanted)
+          throw toTrpcError(
+            new AppError(
+              ErrorCode.NOT_FOUND,
+              `no membership of ${ctx.principal.subject} in ${wanted}`,
+              { userMessage: 'Tenant not found.' },
+            ),
+          );
+        if (mine.length === 0) {
+          throw toTrpcError(
+            new AppError(ErrorCode.AUTH_FORBIDDEN, `${ctx.principal.subject} is in no tenant`, {
+              userMessage: 'You are not a member of any tenant.',
+            }),
+          );
+        }
+        throw toTrpcError(
+          new AppError(
+            ErrorCode.TENANT_REQUIRED,
+            `${mine.length} memberships, no X-Palisade-Tenant`,
+            { details: { tenants: mine.map((m) => m.tenantSlug) } },
+          ),
+        );
+      }
+      if (membership.tenantStatus !== 'active') {
+        throw toTrpcError(
+          new AppError(
+            ErrorCode.TENANT_SUSPENDED,
+            `tenant ${membership.tenantSlug} is ${membership.tenantStatus}`,
+          ),
+        );
+      }
+      if (!roleAllows(membership.role, permission)) {
+        throw toTrpcError(
+          new AppError(ErrorCode.AUTH_FORBIDDEN, `${membership.role} lacks ${permission}`, {
+            userMessage: `Your role in ${membership.tenantSlug} (${membership.role}) does not allow ${permission}.`,
+          }),
+        );
+      }
+      const tenant: TenantScope = {
+        id: membership.tenantId,
+        slug: membership.tenantSlug,
+        role: membership.role,
+      };
+      return next({ ctx: { ...ctx, tenant } });
     });
 }

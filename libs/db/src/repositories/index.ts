@@ -1,0 +1,3 @@
+export * from './audit';
+export * from './memberships';
+export * from './ssh-keys';
