@@ -9,6 +9,8 @@ import { API_CONFIG, type ApiConfig } from './config';
 import { AppExceptionFilter } from './errors/app-exception.filter';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
+import { RestController } from './openapi/rest.controller';
+import { ContextService } from './trpc/context.service';
 import { TrpcController } from './trpc/trpc.controller';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
@@ -46,12 +48,13 @@ export class AppModule {
           },
         }),
       ],
-      controllers: [HealthController, TrpcController],
+      controllers: [HealthController, TrpcController, RestController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: AppExceptionFilter },
         AuthService,
         DatabaseService,
+        ContextService,
         ReadinessService,
       ],
     };

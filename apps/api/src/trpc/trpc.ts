@@ -6,6 +6,7 @@
  * the one error table.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import { isPlatformPermission, roleAllows, type Permission, type TenantRole } from '@palisade/auth';
 import { membershipsOf } from '@palisade/db';
@@ -16,9 +17,10 @@ import type { TrpcContext } from './context';
 export type Access =
   { kind: 'public' } | { kind: 'authenticated' } | { kind: 'permission'; permission: Permission };
 
-export interface ProcedureMeta {
-  access: Access;
-}
+/** Who may call (checked by the test that walks the router) and, optionally, its REST route. */
+// `access` is optional for the type only (so `.meta({ openapi })` can add to it); router.spec.ts
+// fails on any procedure that ends up without one.
+export type ProcedureMeta = OpenApiMeta<{ access?: Access }>;
 
 const t = initTRPC
   .context<TrpcContext>()

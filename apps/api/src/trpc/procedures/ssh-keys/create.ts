@@ -7,6 +7,15 @@ import { toSshKey } from './to-dto';
 
 /** Adds an SSH key to the tenant; the key and its audit event commit together. */
 export const create = tenantProcedure('sshkey.write')
+  .meta({
+    openapi: {
+      method: 'POST',
+      path: '/ssh-keys',
+      protect: true,
+      tags: ['ssh-keys'],
+      summary: 'Add an SSH key',
+    },
+  })
   .input(sshKeyCreateInput)
   .output(sshKeySchema)
   .mutation(async ({ ctx, input }) => {

@@ -6,6 +6,15 @@ import { tenantProcedure } from '../../trpc';
 
 /** Removes a key. Another tenant's key id is answered exactly like a missing one: not found. */
 export const remove = tenantProcedure('sshkey.write')
+  .meta({
+    openapi: {
+      method: 'DELETE',
+      path: '/ssh-keys/{id}',
+      protect: true,
+      tags: ['ssh-keys'],
+      summary: 'Remove an SSH key',
+    },
+  })
   .input(byIdInput)
   .output(z.object({ id: z.uuid() }))
   .mutation(async ({ ctx, input }) =>

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import { AuthService } from '../auth/auth.service';
+import { DatabaseService } from '../database/database.service';
+import type { TrpcContext } from './context';
+
+/** Builds the per-request context, the same for tRPC (/trpc) and REST (/v1). */
+@Injectable()
+export class ContextService {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly database: DatabaseService,
+  ) {}
+
+  async create(req: Request): Promise<TrpcContext> {
+    const { principal, error } = await this.auth.authenticate(req.headers.authorization);
+    const tenant = req.headers['x-palisade-tenant'];
+    return {
+      requestId: String(req.id),
+      sourceIp: req.ip,
+      principal,
+      authError: error,
+      tenantHeader: typeof tenant === 'string' ? tenant : undefined,
+      db: this.database.db,
+    };
+  }
+}
