@@ -98,6 +98,29 @@ describe('REST /v1 (real stack)', () => {
     expect(listed.map((k) => k.name)).toContain('rest-key');
   });
 
+  it('a body over the limit is a 413 and an unparsable one a 400, never a 500; no stack traces', async () => {
+    const headers = {
+      authorization: `Bearer ${token}`,
+      'x-palisade-tenant': tenantSlug,
+      'content-type': 'application/json',
+    };
+    const big = await fetch(`${base}/v1/ssh-keys`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'a'.repeat(200_000) }),
+    });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ code: ErrorCode.PAYLOAD_TOO_LARGE });
+    const broken = await fetch(`${base}/v1/ssh-keys`, {
+      method: 'POST',
+      headers,
+      body: '{"name": ',
+    });
+    expect(broken.status).toBe(400);
+    const unauth = await (await fetch(`${base}/v1/me`)).text();
+    expect(unauth, unauth).not.toContain('stack');
+  });
+
   it('serves the OpenAPI 3.1 document and the docs page', async () => {
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
       openapi: string;

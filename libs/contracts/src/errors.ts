@@ -12,6 +12,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'common.rate_limited',
   INTERNAL: 'common.internal',
   UNAVAILABLE: 'common.unavailable',
+  PAYLOAD_TOO_LARGE: 'common.payload_too_large',
   // auth
   AUTH_MISSING_TOKEN: 'auth.missing_token',
   AUTH_MALFORMED_TOKEN: 'auth.malformed_token',

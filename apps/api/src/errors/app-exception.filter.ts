@@ -18,6 +18,20 @@ export class AppExceptionFilter implements ExceptionFilter {
       res.status(mappingFor(exception).http).json(errorBody(exception, requestId));
       return;
     }
+    // body-parser refuses a body before any route runs (too large, not JSON): the client's fault.
+    const parser = bodyParserError(exception);
+    if (parser) {
+      const error = new AppError(
+        parser.status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.VALIDATION_FAILED,
+        parser.message,
+        {
+          userMessage: parser.status === 413 ? undefined : `body: ${parser.message}`,
+          cause: exception,
+        },
+      );
+      res.status(mappingFor(error).http).json(errorBody(error, requestId));
+      return;
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const code =
@@ -32,4 +46,18 @@ export class AppExceptionFilter implements ExceptionFilter {
     req.log?.error({ err: exception }, 'unhandled error');
     res.status(500).json({ code: ErrorCode.INTERNAL, message: 'Internal error.', requestId });
   }
+}
+
+function bodyParserError(e: unknown): { status: number; message: string } | null {
+  const err = e as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
+  if (
+    typeof err?.status === 'number' &&
+    err.status >= 400 &&
+    err.status < 500 &&
+    typeof err.type === 'string' &&
+    err.expose === true
+  ) {
+    return { status: err.status, message: String(err.message) };
+  }
+  return null;
 }

@@ -27,6 +27,11 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     message: 'The request conflicts with the current state.',
   },
   [ErrorCode.RATE_LIMITED]: { http: 429, trpc: 'TOO_MANY_REQUESTS', message: 'Too many requests.' },
+  [ErrorCode.PAYLOAD_TOO_LARGE]: {
+    http: 413,
+    trpc: 'PAYLOAD_TOO_LARGE',
+    message: 'The request body is too large.',
+  },
   [ErrorCode.INTERNAL]: { http: 500, trpc: 'INTERNAL_SERVER_ERROR', message: 'Internal error.' },
   [ErrorCode.UNAVAILABLE]: {
     http: 503,

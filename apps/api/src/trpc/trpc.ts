@@ -14,6 +14,11 @@ import { AppError, ErrorCode, isAppError, PLATFORM_ADMIN_ROLE } from '@palisade/
 import { errorBody, mappingFor } from '../errors/error-map';
 import type { TrpcContext } from './context';
 
+function withoutStack<T extends { stack?: unknown }>(data: T): Omit<T, 'stack'> {
+  const { stack: _stack, ...rest } = data;
+  return rest;
+}
+
 export type Access =
   { kind: 'public' } | { kind: 'authenticated' } | { kind: 'permission'; permission: Permission };
 
@@ -34,7 +39,7 @@ const t = initTRPC
           ...shape,
           message: fields.map((f) => `${f.path || 'input'}: ${f.message}`).join('; '),
           data: {
-            ...shape.data,
+            ...withoutStack(shape.data),
             code: ErrorCode.VALIDATION_FAILED,
             fields,
             requestId: ctx?.requestId,
@@ -43,7 +48,7 @@ const t = initTRPC
       }
       if (isAppError(cause)) {
         const body = errorBody(cause, ctx?.requestId);
-        return { ...shape, message: body.message, data: { ...shape.data, ...body } };
+        return { ...shape, message: body.message, data: { ...withoutStack(shape.data), ...body } };
       }
       // Never leak internals of unexpected errors to the caller.
       if (error.code === 'INTERNAL_SERVER_ERROR') {
@@ -51,14 +56,13 @@ const t = initTRPC
           ...shape,
           message: 'Internal error.',
           data: {
-            ...shape.data,
-            stack: undefined,
+            ...withoutStack(shape.data),
             code: ErrorCode.INTERNAL,
             requestId: ctx?.requestId,
           },
         };
       }
-      return { ...shape, data: { ...shape.data, stack: undefined, requestId: ctx?.requestId } };
+      return { ...shape, data: { ...withoutStack(shape.data), requestId: ctx?.requestId } };
     },
   });
 
