@@ -5,4 +5,5 @@
 export * from './designer';
 export * from './domain';
 export type * from './hypervisor';
+export * from './simulated';
 export { parseXml, writeXml, XmlError, type XmlElement } from './xml/xml';

@@ -1,0 +1,70 @@
+/**
+ * The stable kinds of failure every `Hypervisor` implementation reports, so callers (and the
+ * shared contract suite) can branch on what went wrong without parsing libvirt's error text.
+ *
+ * Each failure is an `AppError` with one of the existing common codes and `details.kind` set to
+ * a `HypervisorErrorKind`. New codes in `ErrorCode` would need a row in the API's error map, and
+ * these errors never leave the agent as they are, so the kind lives in `details`.
+ * Must never carry key material in `details`.
+ */
+import { AppError, ErrorCode } from '@palisade/contracts';
+
+export const HypervisorErrorKind = {
+  /** The operation names a domain the host does not know. */
+  DOMAIN_NOT_FOUND: 'domain_not_found',
+  /** The operation needs a stopped domain (undefine). libvirt: VIR_ERR_OPERATION_INVALID. */
+  DOMAIN_ACTIVE: 'domain_active',
+  /** The operation needs a running domain (live memtune). */
+  DOMAIN_INACTIVE: 'domain_inactive',
+  /** Name or UUID already used by another domain. */
+  DOMAIN_CONFLICT: 'domain_conflict',
+  /** The domain XML cannot be parsed. */
+  INVALID_XML: 'invalid_xml',
+  /** An encrypted disk's secret is not defined (e.g. after a libvirtd restart). */
+  SECRET_MISSING: 'secret_missing',
+  /** Secret usage already taken by another UUID. */
+  SECRET_CONFLICT: 'secret_conflict',
+  /** Not enough memory (start) or storage (volume create/resize) on the host. */
+  INSUFFICIENT_CAPACITY: 'insufficient_capacity',
+  /** A resize asked for a smaller image. */
+  VOLUME_SHRINK: 'volume_shrink',
+  /** A volume exists at the path with a different size, format or encryption. */
+  VOLUME_CONFLICT: 'volume_conflict',
+  VOLUME_NOT_FOUND: 'volume_not_found',
+  /** A segment's bridge still has a running domain's interface on it. */
+  SEGMENT_IN_USE: 'segment_in_use',
+} as const;
+
+export type HypervisorErrorKind = (typeof HypervisorErrorKind)[keyof typeof HypervisorErrorKind];
+
+const CODE_OF: Record<HypervisorErrorKind, ErrorCode> = {
+  domain_not_found: ErrorCode.NOT_FOUND,
+  domain_active: ErrorCode.CONFLICT,
+  domain_inactive: ErrorCode.CONFLICT,
+  domain_conflict: ErrorCode.CONFLICT,
+  invalid_xml: ErrorCode.VALIDATION_FAILED,
+  secret_missing: ErrorCode.CONFLICT,
+  secret_conflict: ErrorCode.CONFLICT,
+  insufficient_capacity: ErrorCode.UNAVAILABLE,
+  volume_shrink: ErrorCode.VALIDATION_FAILED,
+  volume_conflict: ErrorCode.CONFLICT,
+  volume_not_found: ErrorCode.NOT_FOUND,
+  segment_in_use: ErrorCode.CONFLICT,
+};
+
+export function hypervisorError(
+  kind: HypervisorErrorKind,
+  message: string,
+  details: Record<string, unknown> = {},
+): AppError {
+  return new AppError(CODE_OF[kind], message, { details: { ...details, kind } });
+}
+
+/** The kind of a hypervisor failure, or undefined when `e` is not one. */
+export function hypervisorErrorKind(e: unknown): HypervisorErrorKind | undefined {
+  if (!(e instanceof AppError)) return undefined;
+  const kind = e.details?.['kind'];
+  return typeof kind === 'string' && Object.values<string>(HypervisorErrorKind).includes(kind)
+    ? (kind as HypervisorErrorKind)
+    : undefined;
+}
