@@ -4,3 +4,4 @@ export * from './identity';
 export * from './jobs';
 export * from './vm-spec';
 export * from './ssh-keys';
+export * from './flavors';

@@ -1,3 +1,4 @@
 export * from './audit';
 export * from './memberships';
 export * from './ssh-keys';
+export * from './flavors';
