@@ -5,9 +5,17 @@ import { logSettings, parseEnv } from '@palisade/contracts';
 
 export const workerConfigSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }),
+  /** The runtime role (subject to row-level security); workers act in the audited platform scope. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   WORKER_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   HEARTBEAT_EVERY_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** How often the outbox relay looks for operations not yet enqueued. */
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  /** Attempts per operation job before its workflow compensates and fails it. */
+  OPERATION_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  /** First retry delay; BullMQ doubles it per attempt. */
+  OPERATION_BACKOFF_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
   ...logSettings,
 });
 

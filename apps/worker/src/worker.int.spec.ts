@@ -20,6 +20,7 @@ describe('worker against real Redis', () => {
   beforeAll(async () => {
     const config = workerConfigSchema.parse({
       REDIS_URL: stack.redis.url,
+      DATABASE_URL: stack.postgres.appUrl,
       WORKER_ID: 'worker-under-test',
       LOG_LEVEL: 'silent',
     });

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { WORKER_CONFIG, type WorkerConfig } from './config';
 import { HeartbeatProcessor } from './processors/heartbeat.processor';
+import { OperationsService, WORKFLOWS } from './operations/operations.service';
 import { QueuesService } from './queues.service';
 
 @Module({})
@@ -20,7 +21,14 @@ export class WorkerModule {
           },
         }),
       ],
-      providers: [{ provide: WORKER_CONFIG, useValue: config }, HeartbeatProcessor, QueuesService],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        // Workflows are added per operation kind as they are built (orchestration issue).
+        { provide: WORKFLOWS, useValue: [] },
+        HeartbeatProcessor,
+        QueuesService,
+        OperationsService,
+      ],
     };
   }
 }

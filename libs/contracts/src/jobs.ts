@@ -7,12 +7,18 @@ import { z } from 'zod';
  */
 export const QUEUE_PREFIX = '{palisade}'; // hash-tagged, so every queue key lands on one Redis Cluster slot
 
-export const QueueName = { system: 'system' } as const;
+export const QueueName = { system: 'system', operations: 'operations' } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const jobRegistry = {
   system: {
     heartbeat: z.object({ requestedAt: z.iso.datetime() }),
+  },
+  /** One `run` job per operation row. The job id is the operation id, so re-enqueueing the same
+   *  row is a no-op; everything else the workflow needs is read from the row and the resources it
+   *  targets. */
+  operations: {
+    run: z.object({ operationId: z.uuid() }),
   },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 

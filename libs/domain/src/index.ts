@@ -14,3 +14,4 @@ export * from './allocators/ipv6';
 export * from './quota';
 export * from './vm-state';
 export * from './placement';
+export * from './workflow';

@@ -4,7 +4,11 @@ import { workerConfigSchema } from '../config';
 import { HeartbeatProcessor } from './heartbeat.processor';
 
 const processor = new HeartbeatProcessor(
-  workerConfigSchema.parse({ REDIS_URL: 'redis://127.0.0.1:1', WORKER_ID: 'w1' }),
+  workerConfigSchema.parse({
+    REDIS_URL: 'redis://127.0.0.1:1',
+    DATABASE_URL: 'postgres://x@127.0.0.1:1/x',
+    WORKER_ID: 'w1',
+  }),
 );
 
 describe('HeartbeatProcessor', () => {

@@ -1,0 +1,88 @@
+/**
+ * Runs operations in this worker process: the outbox relay feeding the `operations` queue, and a
+ * BullMQ worker consuming it through the workflow engine. Thin on purpose: parse the payload,
+ * hand it to the engine. A payload that does not parse fails without retry.
+ *
+ * Workflows come from the WORKFLOWS provider; the relay only enqueues kinds that one of them
+ * runs, so an operation no deployed worker can run waits instead of failing.
+ */
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { jobRegistry, QUEUE_PREFIX, QueueName } from '@palisade/contracts';
+import { createDb, type Db } from '@palisade/db';
+import { WORKER_CONFIG, type WorkerConfig } from '../config';
+import { WorkflowEngine, type Workflow } from './engine';
+import { OutboxRelay } from './outbox-relay';
+
+export const WORKFLOWS = Symbol('WORKFLOWS');
+
+/** Consumes the operations queue with `engine`; shared by the service and the tests. */
+export function operationsWorker(
+  connection: Redis,
+  engine: WorkflowEngine,
+  concurrency: number,
+): Worker {
+  return new Worker(
+    QueueName.operations,
+    async (job: Job) => {
+      const parsed = jobRegistry.operations.run.safeParse(job.data);
+      if (job.name !== 'run' || !parsed.success)
+        throw new UnrecoverableError(`invalid operations job ${job.name}#${job.id}`);
+      return engine.run(parsed.data.operationId, {
+        attemptsMade: job.attemptsMade,
+        maxAttempts: job.opts.attempts ?? 1,
+      });
+    },
+    { connection, prefix: QUEUE_PREFIX, concurrency },
+  );
+}
+
+@Injectable()
+export class OperationsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OperationsService.name);
+  private readonly db: Db;
+  private readonly connection: Redis;
+  private readonly relay: OutboxRelay;
+  private worker?: Worker;
+  private readonly engine: WorkflowEngine;
+
+  constructor(
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+    @Inject(WORKFLOWS) workflows: Workflow<unknown>[],
+  ) {
+    this.db = createDb(config.DATABASE_URL, { max: config.WORKER_CONCURRENCY + 2 });
+    this.connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    const byKind = new Map(workflows.map((w) => [w.kind, w]));
+    this.engine = new WorkflowEngine(this.db, byKind);
+    this.relay = new OutboxRelay(this.db, {
+      redisUrl: config.REDIS_URL,
+      kinds: [...byKind.keys()],
+      pollMs: config.OUTBOX_POLL_MS,
+      attempts: config.OPERATION_ATTEMPTS,
+      backoffMs: config.OPERATION_BACKOFF_MS,
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.worker = operationsWorker(this.connection, this.engine, this.config.WORKER_CONCURRENCY);
+    this.worker.on('failed', (job, err) =>
+      this.logger.warn(`operation ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`),
+    );
+    await this.worker.waitUntilReady();
+    this.relay.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+    await this.worker?.close();
+    this.connection.disconnect();
+    await this.db.$client.end();
+  }
+}
