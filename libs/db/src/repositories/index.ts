@@ -3,3 +3,4 @@ export * from './memberships';
 export * from './ssh-keys';
 export * from './flavors';
 export * from './operation-runs';
+export * from './placement-claims';
