@@ -14,6 +14,8 @@ export const workerConfigSchema = z.object({
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   /** Attempts per operation job before its workflow compensates and fails it. */
   OPERATION_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  /** How often the deadline sweeper looks for operations past their deadline. */
+  OPERATION_SWEEP_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** First retry delay; BullMQ doubles it per attempt. */
   OPERATION_BACKOFF_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
   ...logSettings,

@@ -19,6 +19,8 @@ export const jobRegistry = {
    *  targets. */
   operations: {
     run: z.object({ operationId: z.uuid() }),
+    /** Scheduled: ends operations past their deadline that no worker is running. */
+    sweep: z.object({}),
   },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 

@@ -158,6 +158,30 @@ export class WorkflowEngine {
     return 'succeeded';
   }
 
+  /**
+   * Ends an operation that outlived its deadline: undoes what its steps did and fails it with
+   * `operation.deadline_exceeded`. The caller makes sure no worker is running it at the moment
+   * (the sweeper skips operations whose job is active).
+   */
+  async expire(operationId: string): Promise<RunOutcome> {
+    const op = await withPlatform(this.db, `operation ${operationId}: read for expiry`, (tx) =>
+      lockOperation(tx, operationId),
+    );
+    if (!op || FINISHED.has(op.state)) return 'already-finished';
+    const message = `The operation did not finish before its deadline (${op.deadline.toISOString()}).`;
+    const workflow = this.workflows.get(op.kind);
+    const init = workflow
+      ? initialSteps(
+          workflow.steps.map((s) => s.name),
+          op.steps as StepRecord[],
+        )
+      : null;
+    if (!workflow || !init?.ok)
+      return this.fail(op, op.steps as StepRecord[], 'operation.deadline_exceeded', message);
+    this.logger.warn(`operation ${op.id} (${op.kind}) passed its deadline; compensating`);
+    return this.compensate(op, workflow, init.steps, 'operation.deadline_exceeded', message);
+  }
+
   private async compensate(
     op: OperationRow,
     workflow: Workflow<unknown>,

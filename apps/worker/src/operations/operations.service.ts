@@ -13,25 +13,29 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { jobRegistry, QUEUE_PREFIX, QueueName } from '@palisade/contracts';
 import { createDb, type Db } from '@palisade/db';
 import { WORKER_CONFIG, type WorkerConfig } from '../config';
 import { WorkflowEngine, type Workflow } from './engine';
+import { sweepOverdueOperations, type SweepReport } from './deadline-sweeper';
 import { OutboxRelay } from './outbox-relay';
 
 export const WORKFLOWS = Symbol('WORKFLOWS');
 
-/** Consumes the operations queue with `engine`; shared by the service and the tests. */
+/** Consumes the operations queue with `engine` (and runs the scheduled deadline sweep); shared
+ *  by the service and the tests. */
 export function operationsWorker(
   connection: Redis,
   engine: WorkflowEngine,
   concurrency: number,
+  sweep?: () => Promise<SweepReport>,
 ): Worker {
   return new Worker(
     QueueName.operations,
     async (job: Job) => {
+      if (job.name === 'sweep' && sweep) return sweep();
       const parsed = jobRegistry.operations.run.safeParse(job.data);
       if (job.name !== 'run' || !parsed.success)
         throw new UnrecoverableError(`invalid operations job ${job.name}#${job.id}`);
@@ -51,7 +55,9 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   private readonly connection: Redis;
   private readonly relay: OutboxRelay;
   private worker?: Worker;
+  private queue?: Queue;
   private readonly engine: WorkflowEngine;
+  private readonly kinds: string[];
 
   constructor(
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
@@ -61,9 +67,10 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
     this.connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
     const byKind = new Map(workflows.map((w) => [w.kind, w]));
     this.engine = new WorkflowEngine(this.db, byKind);
+    this.kinds = [...byKind.keys()];
     this.relay = new OutboxRelay(this.db, {
       redisUrl: config.REDIS_URL,
-      kinds: [...byKind.keys()],
+      kinds: this.kinds,
       pollMs: config.OUTBOX_POLL_MS,
       attempts: config.OPERATION_ATTEMPTS,
       backoffMs: config.OPERATION_BACKOFF_MS,
@@ -71,7 +78,22 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.worker = operationsWorker(this.connection, this.engine, this.config.WORKER_CONCURRENCY);
+    const queue = new Queue(QueueName.operations, {
+      connection: this.connection,
+      prefix: QUEUE_PREFIX,
+    });
+    this.queue = queue;
+    await queue.upsertJobScheduler(
+      'operations-sweep',
+      { every: this.config.OPERATION_SWEEP_MS },
+      { name: 'sweep', data: {}, opts: { removeOnComplete: 50, removeOnFail: 50 } },
+    );
+    this.worker = operationsWorker(
+      this.connection,
+      this.engine,
+      this.config.WORKER_CONCURRENCY,
+      () => sweepOverdueOperations({ db: this.db, queue, engine: this.engine, kinds: this.kinds }),
+    );
     this.worker.on('failed', (job, err) =>
       this.logger.warn(`operation ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`),
     );
@@ -82,6 +104,7 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     await this.relay.stop();
     await this.worker?.close();
+    await this.queue?.close();
     this.connection.disconnect();
     await this.db.$client.end();
   }

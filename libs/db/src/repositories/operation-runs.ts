@@ -6,7 +6,7 @@
  * Never used to create operations: those are written by the API in the same transaction as the
  * change they carry out.
  */
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../scope';
 import { operations, type OperationStep } from '../schema';
 
@@ -116,4 +116,29 @@ export async function recordOperationFailure(
       updatedAt: sql`now()`,
     })
     .where(eq(operations.id, p.id));
+}
+
+/** Unfinished operations whose deadline has passed, oldest deadline first (the sweeper's work). */
+export function listOverdueOperations(
+  tx: Tx,
+  p: { now: Date; kinds: readonly string[]; limit: number },
+): Promise<Pick<OperationRow, 'id' | 'kind' | 'state' | 'deadline'>[]> {
+  if (p.kinds.length === 0) return Promise.resolve([]);
+  return tx
+    .select({
+      id: operations.id,
+      kind: operations.kind,
+      state: operations.state,
+      deadline: operations.deadline,
+    })
+    .from(operations)
+    .where(
+      and(
+        inArray(operations.state, ['pending', 'running', 'compensating']),
+        lt(operations.deadline, p.now),
+        inArray(operations.kind, [...p.kinds]),
+      ),
+    )
+    .orderBy(asc(operations.deadline))
+    .limit(p.limit);
 }
