@@ -2,3 +2,5 @@ export * from './audit';
 export * from './memberships';
 export * from './ssh-keys';
 export * from './flavors';
+export * from './tenants';
+export * from './api-clients';
