@@ -28,6 +28,11 @@ export async function getTenant(tx: Tx, p: { id: string }): Promise<TenantRow | 
   return row;
 }
 
+export async function getTenantBySlug(tx: Tx, p: { slug: string }): Promise<TenantRow | undefined> {
+  const [row] = await tx.select().from(tenants).where(eq(tenants.slug, p.slug));
+  return row;
+}
+
 /** Locks the row, so that two status changes of one tenant apply one after the other. */
 export async function getTenantForUpdate(
   tx: Tx,
