@@ -13,10 +13,11 @@ import {
   type Member,
   type Tenant,
 } from '@palisade/contracts';
-import { schema, withPlatform } from '@palisade/db';
+import { schema, setMemberRole, withPlatform, withTenant } from '@palisade/db';
 import { adminToken } from '@palisade/testkit';
-import { eq } from 'drizzle-orm';
-import { startTestApi, type TestApi } from './testing/harness';
+import { eq, sql } from 'drizzle-orm';
+import { startTestApi, type CallResult, type TestApi } from './testing/harness';
+import { lockForChange } from './trpc/procedures/members/guards';
 
 type Onboarded = Tenant & { owner: (Member & { userCreated: boolean }) | null };
 
@@ -207,6 +208,46 @@ describe('tenant onboarding, members and API clients (real Keycloak + Postgres)'
     ]);
   });
 
+  it('two owners demoting each other at the same moment: the second waits for the first and is refused', async () => {
+    const [race] = await api.tenants('owner-race');
+    await api.member('alice', race!.id, 'owner');
+    await api.member('bob', race!.id, 'owner');
+    const members = (await api.call('alice', 'members.list', { tenant: race!.id }))
+      .data as Member[];
+    const idOf = (sub: string) => members.find((m) => m.subject === sub)!.id;
+    let second: Promise<CallResult> | undefined;
+    // The first demotion runs here, holding its locks open until bob's request (authorised as
+    // an owner: the demotion is not committed yet) is seen queueing behind them in Postgres.
+    await withTenant(api.db, race!.id, async (tx) => {
+      const { rows } = await tx.execute<{ pid: number }>(sql`SELECT pg_backend_pid() AS pid`);
+      const pid = rows[0]!.pid;
+      await lockForChange(tx, { tenantId: race!.id, id: idOf(api.sub.bob) });
+      await setMemberRole(tx, { tenantId: race!.id, id: idOf(api.sub.bob), role: 'member' });
+      second = api.call('bob', 'members.setRole', {
+        tenant: race!.id,
+        mutation: true,
+        input: { id: idOf(api.sub.alice), role: 'member' },
+      });
+      const queued = async () =>
+        (
+          await api.db.execute<{ n: number }>(
+            sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE ${pid} = ANY (pg_blocking_pids(pid))`,
+          )
+        ).rows[0]!.n > 0;
+      while (!(await queued())) await new Promise((r) => setTimeout(r, 50));
+    });
+    expect(await second).toMatchObject({ status: 409, code: ErrorCode.TENANT_LAST_OWNER });
+    const roles = await withPlatform(api.db, 'test: read owners', (tx) =>
+      tx
+        .select({ subject: schema.memberships.subject, role: schema.memberships.role })
+        .from(schema.memberships)
+        .where(eq(schema.memberships.tenantId, race!.id)),
+    );
+    expect(roles.filter((r) => r.role === 'owner')).toEqual([
+      { subject: api.sub.alice, role: 'owner' },
+    ]);
+  });
+
   describe('API clients', () => {
     let ci: ApiClientWithSecret;
     let ciToken: string;
@@ -288,6 +329,45 @@ describe('tenant onboarding, members and API clients (real Keycloak + Postgres)'
         input: { id: ci.id },
       });
       expect(stolen).toMatchObject({ status: 404, code: ErrorCode.NOT_FOUND });
+    });
+
+    it('a token whose palisade_tenant does not match its row is refused (the claim grants nothing)', async () => {
+      const res = await asAlice('apiClients.create', { name: 'skewed', role: 'admin' });
+      const skewed = res.data as ApiClientWithSecret;
+      const [client] = (
+        await kc<{ id: string }[]>(`/clients?clientId=${encodeURIComponent(skewed.clientId)}`)
+      ).body;
+      cleanup.clients.push(client!.id);
+      // Rewrite its hard-coded claim to name another tenant, as a tampered realm could.
+      const [other] = await api.tenants('claimed');
+      const mappers = await kc<{ id: string; name: string; config: Record<string, string> }[]>(
+        `/clients/${client!.id}/protocol-mappers/models`,
+      );
+      const mapper = mappers.body.find((m) => m.config['claim.name'] === 'palisade_tenant')!;
+      const put = await kc(`/clients/${client!.id}/protocol-mappers/models/${mapper.id}`, {
+        method: 'PUT',
+        body: JSON.stringify({
+          ...mapper,
+          protocol: 'openid-connect',
+          protocolMapper: 'oidc-hardcoded-claim-mapper',
+          config: { ...mapper.config, 'claim.value': other!.id },
+        }),
+      });
+      expect(put.status).toBe(204);
+      const t = await clientToken(skewed.clientId, skewed.clientSecret);
+      expect(decodeJwt(t.token!)['palisade_tenant']).toBe(other!.id);
+      expect(await api.call({ bearer: t.token! }, 'sshKeys.list')).toMatchObject({
+        status: 403,
+        code: ErrorCode.AUTH_FORBIDDEN,
+      });
+      for (const tenantId of [tenant.id, other!.id])
+        expect(
+          await api.call({ bearer: t.token! }, 'sshKeys.list', { tenant: tenantId }),
+        ).toMatchObject({
+          status: 404,
+          code: ErrorCode.NOT_FOUND,
+        });
+      expect((await asAlice('apiClients.revoke', { id: skewed.id })).status).toBe(200);
     });
 
     it('rotation: the old secret stops working, the new one works', async () => {

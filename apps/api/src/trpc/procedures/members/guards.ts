@@ -4,7 +4,7 @@
  * loses its last owner.
  */
 import { AppError, ErrorCode } from '@palisade/contracts';
-import { lockOwners, type MembershipRow, type Tx } from '@palisade/db';
+import { getMemberForUpdate, lockOwners, type MembershipRow, type Tx } from '@palisade/db';
 import type { TenantScope } from '../../trpc';
 
 export function requireOwnerFor(tenant: TenantScope, touchesOwner: boolean): void {
@@ -15,17 +15,25 @@ export function requireOwnerFor(tenant: TenantScope, touchesOwner: boolean): voi
 }
 
 /**
- * Refuses a change that takes `member` out of the owners when it is the last one. Call it inside
- * the transaction that makes the change: it locks the owners' rows first, so that concurrent
- * demotions of two owners are decided one after the other.
+ * Locks the tenant's owners' rows, then the member's. Always in that order: two owners demoting
+ * each other at once then queue on the same first lock instead of deadlocking, and the second one
+ * sees the first one's result (FOR UPDATE re-reads rows changed meanwhile).
  */
-export async function keepAnOwner(
+export async function lockForChange(
   tx: Tx,
+  p: { tenantId: string; id: string },
+): Promise<{ member: MembershipRow | undefined; owners: number }> {
+  const owners = (await lockOwners(tx, { tenantId: p.tenantId })).length;
+  return { member: await getMemberForUpdate(tx, p), owners };
+}
+
+/** Refuses a change that takes the last owner out of the owners (removal: `newRole` null). */
+export function keepAnOwner(
   member: MembershipRow,
   newRole: MembershipRow['role'] | null,
-): Promise<void> {
-  const owners = await lockOwners(tx, { tenantId: member.tenantId });
-  if (member.role === 'owner' && newRole !== 'owner' && owners.length <= 1)
+  owners: number,
+): void {
+  if (member.role === 'owner' && newRole !== 'owner' && owners <= 1)
     throw new AppError(ErrorCode.TENANT_LAST_OWNER, `${member.subject} is the last owner`, {
       userMessage: 'This is the tenant’s last owner: make someone else owner first.',
     });

@@ -3,7 +3,7 @@ import { byIdInput } from '@palisade/contracts';
 import { deleteMember, getMemberForUpdate, getTenant, recordAudit, withTenant } from '@palisade/db';
 import { auditOf } from '../../audit';
 import { tenantProcedure } from '../../trpc';
-import { keepAnOwner, memberNotFound, requireOwnerFor } from './guards';
+import { keepAnOwner, lockForChange, memberNotFound, requireOwnerFor } from './guards';
 
 /**
  * Removes a member. Access ends at once: memberships are read on every request, so the removed
@@ -25,10 +25,10 @@ export const remove = tenantProcedure('member.write')
   .output(z.object({ id: z.uuid() }))
   .mutation(async ({ ctx, input }) =>
     withTenant(ctx.db, ctx.tenant.id, async (tx) => {
-      const member = await getMemberForUpdate(tx, { tenantId: ctx.tenant.id, id: input.id });
+      const { member, owners } = await lockForChange(tx, { tenantId: ctx.tenant.id, id: input.id });
       if (!member) throw memberNotFound(input.id, ctx.tenant.id);
       requireOwnerFor(ctx.tenant, member.role === 'owner');
-      await keepAnOwner(tx, member, null);
+      keepAnOwner(member, null, owners);
       await deleteMember(tx, { tenantId: ctx.tenant.id, id: member.id });
       await recordAudit(
         tx,

@@ -1,8 +1,8 @@
 import { memberRoleInput, memberSchema } from '@palisade/contracts';
-import { getMemberForUpdate, recordAudit, setMemberRole, withTenant } from '@palisade/db';
+import { recordAudit, setMemberRole, withTenant } from '@palisade/db';
 import { auditOf } from '../../audit';
 import { tenantProcedure } from '../../trpc';
-import { keepAnOwner, memberNotFound, requireOwnerFor } from './guards';
+import { keepAnOwner, lockForChange, memberNotFound, requireOwnerFor } from './guards';
 import { toMember } from './to-dto';
 
 /** Changes a member's role; it applies from the member's next request. */
@@ -20,11 +20,11 @@ export const setRole = tenantProcedure('member.write')
   .output(memberSchema)
   .mutation(async ({ ctx, input }) =>
     withTenant(ctx.db, ctx.tenant.id, async (tx) => {
-      const member = await getMemberForUpdate(tx, { tenantId: ctx.tenant.id, id: input.id });
+      const { member, owners } = await lockForChange(tx, { tenantId: ctx.tenant.id, id: input.id });
       if (!member) throw memberNotFound(input.id, ctx.tenant.id);
       requireOwnerFor(ctx.tenant, member.role === 'owner' || input.role === 'owner');
       if (member.role === input.role) return toMember(member);
-      await keepAnOwner(tx, member, input.role);
+      keepAnOwner(member, input.role, owners);
       const changed = (await setMemberRole(tx, {
         tenantId: ctx.tenant.id,
         id: member.id,
