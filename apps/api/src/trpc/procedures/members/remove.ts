@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { byIdInput } from '@palisade/contracts';
-import { deleteMember, getMemberForUpdate, getTenant, recordAudit, withTenant } from '@palisade/db';
+import { deleteMember, getTenant, recordAudit, withTenant } from '@palisade/db';
 import { auditOf } from '../../audit';
 import { tenantProcedure } from '../../trpc';
 import { keepAnOwner, lockForChange, memberNotFound, requireOwnerFor } from './guards';
