@@ -195,8 +195,18 @@ describe('tenant onboarding, members and API clients (real Keycloak + Postgres)'
     expect((await asAlice('members.setRole', { id: newcomerRow.id, role: 'owner' })).status).toBe(
       200,
     );
-    const stepDown = await asAlice('members.setRole', { id: alice.id, role: 'admin' });
-    expect(stepDown).toMatchObject({ status: 200, data: { role: 'admin' } });
+    // Through REST this time: PATCH /v1/members/{id} is the same procedure.
+    const stepDown = await fetch(`${api.base}/v1/members/${alice.id}`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Bearer ${api.token.alice}`,
+        'x-palisade-tenant': tenant.slug,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ role: 'admin' }),
+    });
+    expect(stepDown.status).toBe(200);
+    expect(await stepDown.json()).toMatchObject({ id: alice.id, role: 'admin' });
     const roles = await withPlatform(api.db, 'test: read roles', (tx) =>
       tx
         .select({ subject: schema.memberships.subject, role: schema.memberships.role })
