@@ -34,6 +34,17 @@ export function stackInfo(profile) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
+/**
+ * The secret of a confidential client in the development realm file. Development and tests only:
+ * that file's secrets are public (infra/keycloak/README.md); production passes its own.
+ */
+export function devRealmClientSecret(clientId) {
+  const realm = JSON.parse(
+    readFileSync(path.join(root, 'infra', 'keycloak', 'palisade-realm.json'), 'utf8'),
+  );
+  return realm.clients.find((c) => c.clientId === clientId)?.secret;
+}
+
 /** The environment every Palisade process needs to reach the stack of one profile. */
 export function serviceEnv(stack, ports) {
   return {
@@ -42,6 +53,7 @@ export function serviceEnv(stack, ports) {
     DATABASE_OWNER_URL: stack.postgres.ownerUrl,
     REDIS_URL: stack.redis.url,
     KEYCLOAK_ISSUER: stack.keycloak.issuer,
+    KEYCLOAK_ADMIN_CLIENT_SECRET: devRealmClientSecret('palisade-identity-admin'),
     PALISADE_API_PORT: String(ports.api),
     CORS_ORIGINS: `http://localhost:${ports.portal},http://localhost:${ports.admin}`,
   };

@@ -8,6 +8,7 @@ import { DatabaseService } from './database/database.service';
 import { API_CONFIG, type ApiConfig } from './config';
 import { AppExceptionFilter } from './errors/app-exception.filter';
 import { HealthController } from './health/health.controller';
+import { identityAdminProvider } from './identity/identity.provider';
 import { ReadinessService } from './health/readiness.service';
 import { RestController } from './openapi/rest.controller';
 import { ContextService } from './trpc/context.service';
@@ -56,6 +57,7 @@ export class AppModule {
         DatabaseService,
         ContextService,
         ReadinessService,
+        identityAdminProvider,
       ],
     };
   }

@@ -22,10 +22,22 @@ export const apiConfigSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }),
   /** e.g. http://localhost:18080/realms/palisade */
-  KEYCLOAK_ISSUER: z.url(),
+  KEYCLOAK_ISSUER: z
+    .url()
+    .regex(
+      /^https?:\/\/[^/]+(\/.*)?\/realms\/[^/]+$/,
+      'must be a Keycloak realm URL: <base>/realms/<realm>',
+    ),
   /** Defaults to the issuer's certs endpoint. */
   KEYCLOAK_JWKS_URL: z.url().optional(),
   API_AUDIENCE: z.string().min(1).default('palisade-api'),
+  /** The realm's confidential client the API uses for Keycloak's admin API (tenant onboarding). */
+  KEYCLOAK_ADMIN_CLIENT_ID: z.string().min(1).default('palisade-identity-admin'),
+  /**
+   * Its secret. Without it the API still serves everything else, and onboarding, invitations and
+   * API clients answer 503 saying so. The realm file's value is for development only.
+   */
+  KEYCLOAK_ADMIN_CLIENT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Browser origins allowed to call the API (the portal and admin console). */
   CORS_ORIGINS: csv.default(['http://localhost:5173', 'http://localhost:5174']),
   ...logSettings,
@@ -47,3 +59,15 @@ export function loadApiConfig(
 }
 
 export const API_CONFIG = Symbol('API_CONFIG');
+
+/** Keycloak's base URL and realm name, from the issuer (the schema guarantees its shape). */
+export function keycloakRealmOf(config: Pick<ApiConfig, 'KEYCLOAK_ISSUER'>): {
+  baseUrl: string;
+  realm: string;
+} {
+  const i = config.KEYCLOAK_ISSUER.lastIndexOf('/realms/');
+  return {
+    baseUrl: config.KEYCLOAK_ISSUER.slice(0, i),
+    realm: config.KEYCLOAK_ISSUER.slice(i + '/realms/'.length),
+  };
+}

@@ -176,6 +176,53 @@ describe.skipIf(!stack)('realm palisade on the real Keycloak', () => {
     },
   );
 
+  it('palisade-identity-admin: client_credentials only, exactly its user/group/client roles, no API audience', async () => {
+    const [client] = (await admin('/clients?clientId=palisade-identity-admin')) as {
+      id: string;
+      secret?: string;
+      [k: string]: unknown;
+    }[];
+    expect(client).toMatchObject({
+      publicClient: false,
+      serviceAccountsEnabled: true,
+      standardFlowEnabled: false,
+      implicitFlowEnabled: false,
+      directAccessGrantsEnabled: false,
+    });
+    const sa = (await admin(`/clients/${client!.id}/service-account-user`)) as { id: string };
+    const mappings = (await admin(`/users/${sa.id}/role-mappings`)) as {
+      realmMappings?: { name: string }[];
+      clientMappings?: Record<string, { mappings: { name: string }[] }>;
+    };
+    // No realm-admin, no manage-realm (which organizations would need), no impersonation.
+    expect(
+      mappings.clientMappings?.['realm-management']?.mappings.map((r) => r.name).sort(),
+    ).toEqual([
+      'manage-clients',
+      'manage-users',
+      'query-clients',
+      'query-groups',
+      'view-clients',
+      'view-users',
+    ]);
+    expect((mappings.realmMappings ?? []).map((r) => r.name)).not.toContain(PLATFORM_ADMIN_ROLE);
+    expect(Object.keys(mappings.clientMappings ?? {})).toEqual(['realm-management']);
+
+    const secret = ((await admin(`/clients/${client!.id}/client-secret`)) as { value: string })
+      .value;
+    const res = await fetch(`${kc.issuer}/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'palisade-identity-admin',
+        client_secret: secret,
+      }),
+    });
+    const claims = decodeJwt(((await res.json()) as { access_token: string }).access_token);
+    // Its tokens are for Keycloak's admin API only: the Palisade API refuses them.
+    expect([claims.aud].flat()).not.toContain(API_AUDIENCE);
+  });
+
   it('has the demo users: olivia the operator, alice of acme, bob of globex', async () => {
     const user = async (username: string) => {
       const [u] = (await admin(

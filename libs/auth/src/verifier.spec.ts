@@ -149,6 +149,14 @@ describe('createTokenVerifier', () => {
     expect((await verifier().verify(impostor)).kind).toBe('user');
   });
 
+  it('takes the palisade_tenant claim from an API client’s token, never from a user’s', async () => {
+    const claims = { palisade_tenant: 'tenant-1', client_id: 'acme-ci' };
+    const service = await sign({ ...claims, preferred_username: 'service-account-acme-ci' });
+    expect((await verifier().verify(service)).tenant).toBe('tenant-1');
+    const user = await sign({ palisade_tenant: 'tenant-1' });
+    expect((await verifier().verify(user)).tenant).toBeUndefined();
+  });
+
   it('expired token → auth.token_expired', async () => {
     const token = await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 });
     expect(await codeOf(verifier().verify(token))).toBe(ErrorCode.AUTH_TOKEN_EXPIRED);

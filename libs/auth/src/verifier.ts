@@ -19,7 +19,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { AppError, ErrorCode, type Principal } from '@palisade/contracts';
+import { AppError, ErrorCode, TENANT_CLAIM, type Principal } from '@palisade/contracts';
 
 export const DEFAULT_ALGORITHMS = ['RS256', 'ES256'] as const;
 
@@ -209,6 +209,9 @@ function toPrincipal(p: JWTPayload): Principal {
     email: str(p['email']),
     roles,
     clientId: str(p['azp']),
+    // Only a service principal's tenant claim means anything (it is matched against the API
+    // client's row); a user's token never names a tenant.
+    tenant: kind === 'service' ? str(p[TENANT_CLAIM]) : undefined,
   };
 }
 

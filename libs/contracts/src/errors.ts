@@ -25,9 +25,13 @@ export const ErrorCode = {
   AUTH_UNKNOWN_KEY: 'auth.unknown_key',
   AUTH_JWKS_UNAVAILABLE: 'auth.jwks_unavailable',
   AUTH_FORBIDDEN: 'auth.forbidden',
+  /** A token of a tenant's API client that has since been revoked (the token itself is valid). */
+  AUTH_CLIENT_REVOKED: 'auth.client_revoked',
   // tenancy
   TENANT_REQUIRED: 'tenancy.tenant_required',
   TENANT_SUSPENDED: 'tenancy.tenant_suspended',
+  /** The change would leave a tenant without an owner. */
+  TENANT_LAST_OWNER: 'tenancy.last_owner',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

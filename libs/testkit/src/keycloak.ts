@@ -9,7 +9,9 @@
  * master realm's admin-cli, for tests that drive Keycloak's admin API.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { StackInfo } from './stack';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot, type StackInfo } from './stack';
 
 export interface LoginParams {
   /** Keycloak's base URL, e.g. http://localhost:19080 (no trailing /realms). */
@@ -198,4 +200,18 @@ export async function adminToken(
       `admin login at ${url} failed (HTTP ${res.status}): ${body.error_description ?? body.error ?? 'no token'}`,
     );
   return body.access_token;
+}
+
+/**
+ * The secret of a confidential client in the development realm file (infra/keycloak), for tests
+ * that run the API with its Keycloak admin client. Those secrets are public, dev-only values.
+ */
+export function devRealmClientSecret(clientId: string, root = repoRoot()): string {
+  const file = path.join(root, 'infra', 'keycloak', 'palisade-realm.json');
+  const realm = JSON.parse(readFileSync(file, 'utf8')) as {
+    clients: { clientId: string; secret?: string }[];
+  };
+  const secret = realm.clients.find((c) => c.clientId === clientId)?.secret;
+  if (!secret) throw new Error(`${file} has no secret for client ${clientId}`);
+  return secret;
 }

@@ -49,6 +49,9 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
   [ErrorCode.AUTH_WRONG_ISSUER]: unauthorized('The access token was issued by another issuer.'),
   [ErrorCode.AUTH_WRONG_AUDIENCE]: unauthorized('The access token is not meant for this API.'),
   [ErrorCode.AUTH_UNKNOWN_KEY]: unauthorized('The access token was signed by an unknown key.'),
+  [ErrorCode.AUTH_CLIENT_REVOKED]: unauthorized(
+    'This API client has been revoked; its tokens are no longer accepted.',
+  ),
   // The identity provider being down is not the caller's fault: 503, so clients retry.
   [ErrorCode.AUTH_JWKS_UNAVAILABLE]: {
     http: 503,
@@ -64,6 +67,11 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     http: 403,
     trpc: 'FORBIDDEN',
     message: 'This tenant is suspended; its running VMs keep running, but changes are blocked.',
+  },
+  [ErrorCode.TENANT_LAST_OWNER]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'A tenant must keep at least one owner.',
   },
   [ErrorCode.AUTH_FORBIDDEN]: {
     http: 403,

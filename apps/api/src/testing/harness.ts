@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { addMembership, createDb, schema, withPlatform, type Db } from '@palisade/db';
-import { loadStack, loginWithPassword } from '@palisade/testkit';
+import { devRealmClientSecret, loadStack, loginWithPassword } from '@palisade/testkit';
 import { createApiApp } from '../app';
 import { apiConfigSchema } from '../config';
 
@@ -45,6 +45,7 @@ export async function startTestApi(): Promise<TestApi> {
     DATABASE_URL: stack.postgres.appUrl,
     REDIS_URL: stack.redis.url,
     KEYCLOAK_ISSUER: stack.keycloak.issuer,
+    KEYCLOAK_ADMIN_CLIENT_SECRET: devRealmClientSecret('palisade-identity-admin'),
     LOG_LEVEL: 'silent',
   });
   const app: INestApplication = await createApiApp(config);

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuthService } from '../auth/auth.service';
 import { DatabaseService } from '../database/database.service';
+import { IDENTITY_ADMIN, type IdentityAdmin } from '../identity/identity-admin';
 import type { TrpcContext } from './context';
 
 /** Builds the per-request context, the same for tRPC (/trpc) and REST (/v1). */
@@ -10,6 +11,7 @@ export class ContextService {
   constructor(
     private readonly auth: AuthService,
     private readonly database: DatabaseService,
+    @Inject(IDENTITY_ADMIN) private readonly identity: IdentityAdmin,
   ) {}
 
   async create(req: Request): Promise<TrpcContext> {
@@ -22,6 +24,7 @@ export class ContextService {
       authError: error,
       tenantHeader: typeof tenant === 'string' ? tenant : undefined,
       db: this.database.db,
+      identity: this.identity,
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { AppError, Principal } from '@palisade/contracts';
 import type { Db } from '@palisade/db';
+import type { IdentityAdmin } from '../identity/identity-admin';
 
 /**
  * What every procedure sees. Authentication is resolved once per request while building the
@@ -14,4 +15,6 @@ export interface TrpcContext {
   /** The tenant the caller asked to act in (X-Palisade-Tenant), not yet checked. */
   tenantHeader: string | undefined;
   db: Db;
+  /** Keycloak's admin API, for the procedures that change identities (onboarding, API clients). */
+  identity: IdentityAdmin;
 }

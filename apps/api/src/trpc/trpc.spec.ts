@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ErrorCode, type Principal } from '@palisade/contracts';
 import type { Db } from '@palisade/db';
+import type { IdentityAdmin } from '../identity/identity-admin';
 import type { TrpcContext } from './context';
 import {
   authedProcedure,
@@ -30,6 +31,7 @@ const ctx = (p: Principal | null, authError: AppError | null = null): TrpcContex
   tenantHeader: undefined,
   // These procedures never reach the database.
   db: {} as Db,
+  identity: {} as IdentityAdmin,
 });
 
 describe('procedure access', () => {

@@ -9,8 +9,14 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 import { isPlatformPermission, roleAllows, type Permission, type TenantRole } from '@palisade/auth';
-import { membershipsOf } from '@palisade/db';
-import { AppError, ErrorCode, isAppError, PLATFORM_ADMIN_ROLE } from '@palisade/contracts';
+import { apiClientAccessOf, membershipsOf, type Db, type MembershipView } from '@palisade/db';
+import {
+  AppError,
+  ErrorCode,
+  isAppError,
+  PLATFORM_ADMIN_ROLE,
+  type Principal,
+} from '@palisade/contracts';
 import { errorBody, mappingFor } from '../errors/error-map';
 import type { TrpcContext } from './context';
 
@@ -131,6 +137,25 @@ export interface TenantScope {
 }
 
 /**
+ * The tenants a caller may act in, read on every request so that a removed member, a revoked API
+ * client or a suspended tenant is refused at once, with a token that is still valid. A user's come
+ * from memberships; an API client's single tenant from its row, which must be active and name the
+ * same tenant as the token's `palisade_tenant` claim.
+ */
+async function tenantsOf(db: Db, principal: Principal): Promise<MembershipView[]> {
+  if (principal.kind !== 'service') return membershipsOf(db, principal.subject);
+  const client =
+    principal.clientId === undefined ? undefined : await apiClientAccessOf(db, principal.clientId);
+  // Another service account of the realm, or a claim that does not match the row: no tenant.
+  if (!client || client.tenantId !== principal.tenant) return [];
+  if (client.clientStatus !== 'active')
+    throw toTrpcError(
+      new AppError(ErrorCode.AUTH_CLIENT_REVOKED, `API client ${principal.clientId} is revoked`),
+    );
+  return [client];
+}
+
+/**
  * Tenant members (users or API clients) holding `permission` in the active tenant. The active
  * tenant is the X-Palisade-Tenant header (a tenant id or slug), or the caller's only tenant. A
  * tenant the caller is not a member of is answered as not found, never as forbidden.
@@ -142,7 +167,7 @@ export function tenantProcedure(permission: Permission) {
   return requirePrincipal
     .meta({ access: { kind: 'permission', permission } })
     .use(async ({ ctx, next }) => {
-      const mine = await membershipsOf(ctx.db, ctx.principal.subject);
+      const mine = await tenantsOf(ctx.db, ctx.principal);
       const wanted = ctx.tenantHeader?.trim();
       const membership = wanted
         ? mine.find((m) => m.tenantId === wanted || m.tenantSlug === wanted)
