@@ -28,6 +28,12 @@ export const ErrorCode = {
   // tenancy
   TENANT_REQUIRED: 'tenancy.tenant_required',
   TENANT_SUSPENDED: 'tenancy.tenant_suspended',
+  // host enrolment
+  ENROL_TOKEN_UNKNOWN: 'enrolment.token_unknown',
+  ENROL_TOKEN_EXPIRED: 'enrolment.token_expired',
+  ENROL_TOKEN_USED: 'enrolment.token_used',
+  ENROL_DISABLED: 'enrolment.disabled',
+  AGENT_CERT_REJECTED: 'enrolment.client_certificate_rejected',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

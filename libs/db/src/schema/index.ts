@@ -7,6 +7,7 @@ export * from './ssh-keys';
 export * from './fabrics';
 export * from './networks';
 export * from './hosts';
+export * from './host-join-tokens';
 export * from './vms';
 export * from './nics';
 export * from './volumes';
