@@ -23,6 +23,7 @@ export interface CallResult {
 
 export interface TestApi {
   base: string;
+  app: INestApplication;
   db: Db;
   stack: ReturnType<typeof loadStack>;
   token: Record<DemoUser, string>;
@@ -39,13 +40,15 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(): Promise<TestApi> {
+/** `env` adds or overrides API config variables, e.g. PKI_DIR for host enrolment. */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const stack = loadStack('test');
   const config = apiConfigSchema.parse({
     DATABASE_URL: stack.postgres.appUrl,
     REDIS_URL: stack.redis.url,
     KEYCLOAK_ISSUER: stack.keycloak.issuer,
     LOG_LEVEL: 'silent',
+    ...env,
   });
   const app: INestApplication = await createApiApp(config);
   await app.listen(0, '127.0.0.1');
@@ -68,6 +71,7 @@ export async function startTestApi(): Promise<TestApi> {
 
   return {
     base,
+    app,
     db,
     stack,
     token,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuthService } from '../auth/auth.service';
 import { DatabaseService } from '../database/database.service';
+import { PkiService } from '../pki/pki.service';
 import type { TrpcContext } from './context';
 
 /** Builds the per-request context, the same for tRPC (/trpc) and REST (/v1). */
@@ -10,6 +11,7 @@ export class ContextService {
   constructor(
     private readonly auth: AuthService,
     private readonly database: DatabaseService,
+    private readonly pki: PkiService,
   ) {}
 
   async create(req: Request): Promise<TrpcContext> {
@@ -22,6 +24,7 @@ export class ContextService {
       authError: error,
       tenantHeader: typeof tenant === 'string' ? tenant : undefined,
       db: this.database.db,
+      pki: this.pki,
     };
   }
 }

@@ -1,5 +1,6 @@
 import type { AppError, Principal } from '@palisade/contracts';
 import type { Db } from '@palisade/db';
+import type { PkiService } from '../pki/pki.service';
 
 /**
  * What every procedure sees. Authentication is resolved once per request while building the
@@ -14,4 +15,6 @@ export interface TrpcContext {
   /** The tenant the caller asked to act in (X-Palisade-Tenant), not yet checked. */
   tenantHeader: string | undefined;
   db: Db;
+  /** The control-plane CA, for host enrolment (its `ca()` fails clearly when PKI_DIR is unset). */
+  pki: Pick<PkiService, 'ca'>;
 }

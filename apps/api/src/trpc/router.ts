@@ -3,6 +3,7 @@
  * keep this file free of side effects.
  */
 import { adminFlavorsRouter, flavorsRouter } from './procedures/flavors';
+import { adminHostsRouter } from './procedures/hosts';
 import { me } from './procedures/me';
 import { sshKeysRouter } from './procedures/ssh-keys';
 import { router } from './trpc';
@@ -11,7 +12,7 @@ export const appRouter = router({
   me,
   sshKeys: sshKeysRouter,
   flavors: flavorsRouter,
-  admin: router({ flavors: adminFlavorsRouter }),
+  admin: router({ flavors: adminFlavorsRouter, hosts: adminHostsRouter }),
 });
 
 export type AppRouter = typeof appRouter;

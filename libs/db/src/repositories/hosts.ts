@@ -87,3 +87,8 @@ export async function recordHostCertificate(
     .returning();
   return row!;
 }
+
+export async function getHostById(tx: Tx, p: { id: string }): Promise<HostRow | undefined> {
+  const [row] = await tx.select().from(hosts).where(eq(hosts.id, p.id));
+  return row;
+}
