@@ -48,7 +48,9 @@ export const apiConfigSchema = z.object({
         .map((x) => x.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be DNS names or IP addresses')).min(1))
+    .pipe(
+      z.array(z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be DNS names or IP addresses')).min(1),
+    )
     .default(['localhost', '127.0.0.1']),
   ...logSettings,
 });

@@ -58,7 +58,11 @@ export async function enrolHost(
     // The database's clock has the last word on expiry.
     if (!(await consumeJoinToken(tx, { id: token.id }))) throw expired();
     const host = await getHostById(tx, { id: token.hostId });
-    const issued = await deps.pki.issueHostCertificate({ hostName: host!.name, publicKey, agentHost });
+    const issued = await deps.pki.issueHostCertificate({
+      hostName: host!.name,
+      publicKey,
+      agentHost,
+    });
     await recordHostCertificate(tx, {
       id: host!.id,
       fingerprint: issued.fingerprint,

@@ -137,8 +137,12 @@ export class AgentGatewayService implements OnApplicationBootstrap, OnApplicatio
       const error = isAppError(e)
         ? e
         : new AppError(ErrorCode.INTERNAL, 'agent gateway request failed', { cause: e });
-      if (error.code === ErrorCode.INTERNAL) this.log.error({ err: e }, 'agent gateway request failed');
-      else this.log.warn(`${req.method} ${path} from ${ctx.sourceIp}: ${error.code}: ${error.message}`);
+      if (error.code === ErrorCode.INTERNAL)
+        this.log.error({ err: e }, 'agent gateway request failed');
+      else
+        this.log.warn(
+          `${req.method} ${path} from ${ctx.sourceIp}: ${error.code}: ${error.message}`,
+        );
       send(res, mappingFor(error).http, errorBody(error, ctx.requestId));
     }
   }

@@ -11,7 +11,13 @@ import {
   type HostCertificate,
   type RenewRequest,
 } from '@palisade/contracts';
-import { getHostByName, recordAudit, recordHostCertificate, withPlatform, type Db } from '@palisade/db';
+import {
+  getHostByName,
+  recordAudit,
+  recordHostCertificate,
+  withPlatform,
+  type Db,
+} from '@palisade/db';
 import type { PkiService } from '../pki/pki.service';
 import { publicKeyOfCsr, sha256Hex } from '../pki/x509';
 import type { GatewayRequestContext } from './enrol';
@@ -46,8 +52,14 @@ export async function renewHostCertificate(
     if (!host || host.certFingerprint !== presented) {
       throw rejected('this certificate is no longer the one issued to the host');
     }
-    const agentHost = host.agentUrl ? new URL(host.agentUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
-    const issued = await deps.pki.issueHostCertificate({ hostName: host.name, publicKey, agentHost });
+    const agentHost = host.agentUrl
+      ? new URL(host.agentUrl).hostname.replace(/^\[|\]$/g, '')
+      : undefined;
+    const issued = await deps.pki.issueHostCertificate({
+      hostName: host.name,
+      publicKey,
+      agentHost,
+    });
     await recordHostCertificate(tx, {
       id: host.id,
       fingerprint: issued.fingerprint,

@@ -4,7 +4,13 @@
  * trust nothing but this CA, and answer only a client certificate of the control-plane OU.
  */
 import type { webcrypto } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { AppError, CERT_OU, ErrorCode } from '@palisade/contracts';
 import { API_CONFIG, type ApiConfig } from '../config';
 import {
@@ -46,7 +52,9 @@ export class PkiService implements OnModuleInit, OnModuleDestroy {
     }
     this.authority = await loadOrCreateCa(this.config.PKI_DIR);
     await this.refreshIdentity();
-    this.log.log(`control-plane CA ${this.authority.fingerprint} loaded from ${this.config.PKI_DIR}`);
+    this.log.log(
+      `control-plane CA ${this.authority.fingerprint} loaded from ${this.config.PKI_DIR}`,
+    );
   }
 
   onModuleDestroy(): void {

@@ -33,6 +33,9 @@ export const sha256Hex = (der: ArrayBuffer | Buffer) =>
 
 export const fingerprintOfPem = (pem: string) => sha256Hex(new X509Certificate(pem).raw);
 
+/** PEM with a final newline, so PEMs can be concatenated into a chain. */
+const pemOf = (cert: x509.X509Certificate) => `${cert.toString('pem').trim()}\n`;
+
 const serial = () => {
   const b = randomBytes(16);
   b[0] = b[0]! & 0x7f; // positive, as RFC 5280 requires
@@ -84,7 +87,7 @@ export async function loadOrCreateCa(dir: string, now = new Date()): Promise<Cer
     try {
       // 'wx': if another API process created the CA at the same moment, keep theirs.
       await writeFile(keyFile, await exportPkcs8Pem(keys.privateKey), { flag: 'wx', mode: 0o600 });
-      await writeFile(certFile, cert.toString('pem'), { flag: 'wx', mode: 0o644 });
+      await writeFile(certFile, pemOf(cert), { flag: 'wx', mode: 0o644 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
@@ -101,7 +104,7 @@ export async function loadOrCreateCa(dir: string, now = new Date()): Promise<Cer
   const cert = new x509.X509Certificate(certPem);
   return {
     cert,
-    certPem: cert.toString('pem'),
+    certPem: pemOf(cert),
     privateKey: await importPkcs8Pem(await readFile(keyFile, 'utf8')),
     fingerprint: sha256Hex(cert.rawData),
   };
@@ -183,7 +186,7 @@ export async function issueCertificate(
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
   });
-  return { pem: cert.toString('pem'), fingerprint: sha256Hex(cert.rawData), notBefore, notAfter };
+  return { pem: pemOf(cert), fingerprint: sha256Hex(cert.rawData), notBefore, notAfter };
 }
 
 /** A fresh key and certificate for the control plane itself, PEM, for TLS options. */
