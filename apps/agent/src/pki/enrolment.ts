@@ -5,7 +5,7 @@
  */
 import { hostCertificateSchema, type HostCertificate } from '@palisade/contracts';
 import type { AgentConfig } from '../config';
-import { fetchPinnedCa, postJson } from './gateway-client';
+import { fetchPinnedCa, GatewayError, postJson } from './gateway-client';
 import {
   identityOf,
   loadIdentity,
@@ -62,12 +62,32 @@ export async function ensureIdentity(
       `not enrolled (no certificate in ${c.AGENT_STATE_DIR}/pki): set AGENT_JOIN_TOKEN, AGENT_CA_SHA256 and AGENT_API_URL from an operator's join token`,
     );
   }
-  const identity = await enrol(c);
+  const identity = await enrolWithRetries(c, log);
   log(
     `enrolled as ${c.AGENT_HOSTNAME}; certificate valid until ${identity.notAfter.toISOString()}`,
   );
   return identity;
 }
+
+/**
+ * The agent may start before the control plane is reachable (host boot, `npm run dev`): retry
+ * what may pass (no connection, a 5xx) for a few minutes. A refused token or a wrong CA never
+ * passes, so those stop at once.
+ */
+async function enrolWithRetries(c: AgentConfig, log: (msg: string) => void): Promise<HostIdentity> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await enrol(c);
+    } catch (e) {
+      if (!(e instanceof GatewayError) || !e.retryable || attempt >= ENROL_ATTEMPTS) throw e;
+      const wait = Math.min(1000 * 2 ** (attempt - 1), 30_000);
+      log(`enrolment attempt ${attempt} failed (${e.message}); retrying in ${wait / 1000} s`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+const ENROL_ATTEMPTS = 15;
 
 export async function renewIdentity(c: AgentConfig, current: HostIdentity): Promise<HostIdentity> {
   if (!c.AGENT_API_URL) throw new Error('renewal needs AGENT_API_URL');

@@ -14,6 +14,8 @@ export class GatewayError extends Error {
     message: string,
     readonly status: number | null,
     readonly body: ErrorBody | null,
+    /** Worth trying again later: the gateway was unreachable or failed on its side. */
+    readonly retryable = status === null || status >= 500,
   ) {
     super(message);
     this.name = 'GatewayError';
@@ -51,6 +53,7 @@ export function fetchPinnedCa(url: string, pin: string): Promise<string> {
             `${url}: no certificate in the gateway's chain has the pinned fingerprint ${pin}; refusing to send the join token`,
             null,
             null,
+            false,
           ),
         );
       }

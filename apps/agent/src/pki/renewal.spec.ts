@@ -102,9 +102,11 @@ describe('RenewalScheduler', () => {
   it('a certificate past its renewal point at start is renewed immediately', () => {
     const start = Date.UTC(2026, 10, 1);
     const m = manualClock(start + 25 * DAY);
-    new RenewalScheduler(async () => validity(m.now(), 30), () => {}, m.clock).start(
-      validity(start, 30),
-    );
+    new RenewalScheduler(
+      async () => validity(m.now(), 30),
+      () => {},
+      m.clock,
+    ).start(validity(start, 30));
     expect(m.pending()).toEqual([0]);
   });
 });

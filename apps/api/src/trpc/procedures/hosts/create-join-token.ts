@@ -1,6 +1,5 @@
 import { createJoinTokenInput, joinTokenSchema } from '@palisade/contracts';
-import { ensureHost, insertJoinToken, recordAudit, withPlatform } from '@palisade/db';
-import { formatToken, hashSecret, newSecret } from '../../../agent-gateway/join-token';
+import { createHostJoinToken } from '../../../hosts/join-tokens';
 import { auditOf } from '../../audit';
 import { platformProcedure } from '../../trpc';
 
@@ -21,44 +20,18 @@ export const createJoinToken = platformProcedure('platform.host.write')
   })
   .input(createJoinTokenInput)
   .output(joinTokenSchema)
-  .mutation(async ({ ctx, input }) => {
+  .mutation(({ ctx, input }) => {
     // Fails with enrolment.disabled before anything is written when the CA is not configured.
     const caFingerprint = ctx.pki.ca().fingerprint;
-    const secret = newSecret();
-    const expiresAt = new Date(Date.now() + input.ttlMinutes * 60_000);
-    const { host, tokenId } = await withPlatform(
-      ctx.db,
-      `create a join token for host ${input.hostName}`,
-      async (tx) => {
-        const host = await ensureHost(tx, { name: input.hostName });
-        const token = await insertJoinToken(tx, {
-          hostId: host.id,
-          secretHash: hashSecret(secret),
-          expiresAt,
-          createdBy: ctx.principal.subject,
-        });
-        await recordAudit(
-          tx,
-          auditOf(
-            { ...ctx, tenant: null },
-            'host.join_token.create',
-            { type: 'host', id: host.id },
-            {
-              hostName: host.name,
-              joinTokenId: token.id,
-              expiresAt: expiresAt.toISOString(),
-              reenrol: host.certFingerprint !== null,
-            },
-          ),
-        );
-        return { host, tokenId: token.id };
-      },
-    );
-    return {
-      token: formatToken(tokenId, secret),
-      hostId: host.id,
-      hostName: host.name,
-      expiresAt: expiresAt.toISOString(),
+    return createHostJoinToken(ctx.db, input, {
       caFingerprint,
-    };
+      createdBy: ctx.principal.subject,
+      auditFor: (hostId, details) =>
+        auditOf(
+          { ...ctx, tenant: null },
+          'host.join_token.create',
+          { type: 'host', id: hostId },
+          details,
+        ),
+    });
   });
