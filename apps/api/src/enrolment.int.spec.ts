@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CERT_OU,
@@ -135,7 +135,11 @@ describe('host enrolment and the agent API over mTLS (real API, Postgres, Keyclo
     gateway = api.app.get(AgentGatewayService).url()!;
   });
   afterAll(async () => {
-    agent?.child.kill('SIGTERM');
+    if (agent && agent.child.exitCode === null) {
+      const exited = new Promise((r) => agent!.child.once('exit', r));
+      agent.child.kill('SIGTERM');
+      await exited;
+    }
     await api?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
@@ -282,8 +286,29 @@ describe('host enrolment and the agent API over mTLS (real API, Postgres, Keyclo
       status: 401,
       body: { code: ErrorCode.ENROL_TOKEN_EXPIRED },
     });
-    // Nothing the refused attempts sent changed the host.
+    // Nothing the refused attempts sent changed the host; each left a trace without the secret.
     expect((await hostRow(hostName))[0]!.certFingerprint).toBe(before);
+    const denied = await withPlatform(api.db, 'test: read audit', (tx) =>
+      tx
+        .select()
+        .from(schema.auditEvents)
+        .where(
+          and(
+            eq(schema.auditEvents.action, 'host.enrol'),
+            eq(schema.auditEvents.outcome, 'denied'),
+            inArray(schema.auditEvents.targetId, [id!, expired.id]),
+          ),
+        ),
+    );
+    expect(denied.map((a) => a.details?.code).sort()).toEqual(
+      [
+        ErrorCode.ENROL_TOKEN_EXPIRED,
+        ErrorCode.ENROL_TOKEN_UNKNOWN,
+        ErrorCode.ENROL_TOKEN_USED,
+      ].sort(),
+    );
+    expect(JSON.stringify(denied)).not.toContain(joinToken.token.split('.')[2]);
+    expect(JSON.stringify(denied)).not.toContain(secret);
   });
 
   it('a malformed CSR or token names the field', async () => {

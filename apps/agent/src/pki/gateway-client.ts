@@ -6,8 +6,13 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
-import { connect, type DetailedPeerCertificate } from 'node:tls';
-import type { ErrorBody } from '@palisade/contracts';
+import {
+  checkServerIdentity,
+  connect,
+  type DetailedPeerCertificate,
+  type PeerCertificate,
+} from 'node:tls';
+import { CERT_OU, type ErrorBody } from '@palisade/contracts';
 
 export class GatewayError extends Error {
   constructor(
@@ -72,6 +77,25 @@ export function fetchPinnedCa(url: string, pin: string): Promise<string> {
   });
 }
 
+/**
+ * The gateway's certificate must name the host we dialled AND be the control plane's: hosts hold
+ * certificates from the same CA, and a host whose SAN happened to match the gateway's name must
+ * not be able to stand in for it (and collect another host's join token).
+ */
+export function checkControlPlaneIdentity(
+  hostname: string,
+  cert: PeerCertificate,
+): Error | undefined {
+  const nameError = checkServerIdentity(hostname, cert);
+  if (nameError) return nameError;
+  if (cert.subject?.OU !== CERT_OU.controlPlane) {
+    return new Error(
+      `the certificate of ${hostname} is not the control plane's (OU ${String(cert.subject?.OU)})`,
+    );
+  }
+  return undefined;
+}
+
 export interface TlsClientOptions {
   ca: string;
   key?: string;
@@ -90,6 +114,7 @@ export function postJson<T>(url: string, body: unknown, tls: TlsClientOptions): 
         key: tls.key,
         cert: tls.cert,
         rejectUnauthorized: true,
+        checkServerIdentity: checkControlPlaneIdentity,
         agent: false,
         timeout: 30_000,
       },

@@ -96,3 +96,30 @@ export async function enrolHost(
     };
   });
 }
+
+/**
+ * A refused enrolment leaves a trace (its transaction rolled back): the token's id, never its
+ * secret, the reason and the source address, in a transaction of its own.
+ */
+export async function recordFailedEnrolment(
+  db: Db,
+  token: string,
+  error: AppError,
+  ctx: GatewayRequestContext,
+): Promise<void> {
+  const tokenId = parseToken(token)?.id ?? null;
+  await withPlatform(db, 'record a refused host enrolment', (tx) =>
+    recordAudit(tx, {
+      tenantId: null,
+      actorType: 'system',
+      actorId: `enrolment:${ctx.sourceIp ?? 'unknown'}`,
+      action: 'host.enrol',
+      targetType: 'host_join_token',
+      targetId: tokenId,
+      requestId: ctx.requestId,
+      sourceIp: ctx.sourceIp,
+      outcome: 'denied',
+      details: { code: error.code },
+    }),
+  );
+}

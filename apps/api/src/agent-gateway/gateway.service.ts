@@ -33,7 +33,7 @@ import { API_CONFIG, type ApiConfig } from '../config';
 import { DatabaseService } from '../database/database.service';
 import { errorBody, mappingFor } from '../errors/error-map';
 import { PkiService, type TlsIdentity } from '../pki/pki.service';
-import { enrolHost, type GatewayRequestContext } from './enrol';
+import { enrolHost, type GatewayRequestContext, recordFailedEnrolment } from './enrol';
 import { FailureLimiter } from './failure-limiter';
 import { renewHostCertificate } from './renew';
 
@@ -75,6 +75,9 @@ export class AgentGatewayService implements OnApplicationBootstrap, OnApplicatio
       },
       (req, res) => void this.handle(req, res),
     );
+    // Agents send small JSON bodies; a client that dribbles one is cut off.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
     this.pki.onIdentityChange((id) => server.setSecureContext(tlsOptions(id)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -115,7 +118,12 @@ export class AgentGatewayService implements OnApplicationBootstrap, OnApplicatio
         try {
           return send(res, 200, await enrolHost(deps, input, ctx));
         } catch (e) {
-          if (isAppError(e) && TOKEN_FAILURES.has(e.code)) this.limiter.fail(ip);
+          if (isAppError(e) && TOKEN_FAILURES.has(e.code)) {
+            this.limiter.fail(ip);
+            await recordFailedEnrolment(deps.db, input.token, e, ctx).catch((err: unknown) =>
+              this.log.error({ err }, 'could not audit a refused enrolment'),
+            );
+          }
           throw e;
         }
       }
