@@ -22,7 +22,13 @@ import {
   type HostCertificate,
   type JoinToken,
 } from '@palisade/contracts';
-import { ensureHost, insertJoinToken, schema, withPlatform } from '@palisade/db';
+import {
+  ensureHost,
+  insertJoinToken,
+  recordHostCertificate,
+  schema,
+  withPlatform,
+} from '@palisade/db';
 import { AgentGatewayService } from './agent-gateway/gateway.service';
 import { hashSecret, newSecret, formatToken } from './agent-gateway/join-token';
 import { PkiService } from './pki/pki.service';
@@ -372,6 +378,53 @@ describe('host enrolment and the agent API over mTLS (real API, Postgres, Keyclo
       expect(probe.status).toBe(200);
       expect(probe.body).toMatchObject({ cpu: { count: os.cpus().length } });
     }, 120_000);
+  });
+
+  describe('admin.hosts.compliance: the API asks the agent over mTLS', () => {
+    it('an operator gets the live report; a tenant user gets 403; an unknown host 404', async () => {
+      const r = await api.call('olivia', 'admin.hosts.compliance', {
+        input: { id: joinToken.hostId },
+      });
+      expect(r.status).toBe(200);
+      expect(r.data).toMatchObject({
+        status: expect.stringMatching(/^(compliant|degraded|non-compliant)$/),
+        checks: expect.arrayContaining([expect.objectContaining({ id: 'libvirt' })]),
+      });
+      expect(
+        await api.call('alice', 'admin.hosts.compliance', { input: { id: joinToken.hostId } }),
+      ).toMatchObject({ status: 403, code: ErrorCode.AUTH_FORBIDDEN });
+      expect(
+        await api.call('olivia', 'admin.hosts.compliance', { input: { id: randomUUID() } }),
+      ).toMatchObject({ status: 404, code: ErrorCode.NOT_FOUND });
+    }, 120_000);
+
+    it('a host that has not enrolled is a 409 that says so', async () => {
+      const created = await api.call('olivia', 'admin.hosts.createJoinToken', {
+        mutation: true,
+        input: { hostName: `${hostName}-later` },
+      });
+      const r = await api.call('olivia', 'admin.hosts.compliance', {
+        input: { id: (created.data as JoinToken).hostId },
+      });
+      expect(r).toMatchObject({ status: 409, code: ErrorCode.HOST_NOT_ENROLLED });
+    });
+
+    it("refuses an agent that answers with another host's certificate", async () => {
+      // Host B's row points at host A's agent: A's certificate must not pass for B.
+      const impostor = await withPlatform(api.db, 'test: a host pointing at another agent', (tx) =>
+        ensureHost(tx, { name: `${hostName}-b` }).then((h) =>
+          recordHostCertificate(tx, {
+            id: h.id,
+            fingerprint: 'f'.repeat(64),
+            expiresAt: new Date(Date.now() + 86_400_000),
+            agentUrl,
+          }),
+        ),
+      );
+      const r = await api.call('olivia', 'admin.hosts.compliance', { input: { id: impostor.id } });
+      expect(r).toMatchObject({ status: 503, code: ErrorCode.HOST_AGENT_UNREACHABLE });
+      expect(r.message).toContain(`not host ${hostName}-b`);
+    });
   });
 
   describe('renewal over mTLS', () => {

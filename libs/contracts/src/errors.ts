@@ -34,6 +34,9 @@ export const ErrorCode = {
   ENROL_TOKEN_USED: 'enrolment.token_used',
   ENROL_DISABLED: 'enrolment.disabled',
   AGENT_CERT_REJECTED: 'enrolment.client_certificate_rejected',
+  // hosts
+  HOST_NOT_ENROLLED: 'hosts.not_enrolled',
+  HOST_AGENT_UNREACHABLE: 'hosts.agent_unreachable',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

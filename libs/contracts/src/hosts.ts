@@ -101,3 +101,16 @@ export type HostCertificate = z.infer<typeof hostCertificateSchema>;
 
 /** Organisational units that tell the two kinds of Palisade certificates apart. */
 export const CERT_OU = { host: 'palisade-hosts', controlPlane: 'palisade-control-plane' } as const;
+
+/** What a host can enforce, as its agent reports it over mTLS (GET /v1/host/compliance). */
+export const complianceReportSchema = z.object({
+  status: z.enum(['compliant', 'degraded', 'non-compliant']),
+  securityDriver: z.enum(['selinux', 'apparmor', 'none']),
+  acceleration: z.enum(['kvm', 'tcg']).nullable(),
+  checks: z.array(
+    z.object({ id: z.string(), status: z.enum(['pass', 'fail', 'warn']), detail: z.string() }),
+  ),
+});
+export type ComplianceReportWire = z.infer<typeof complianceReportSchema>;
+
+export const hostByIdInput = z.object({ id: z.uuid('must be a UUID') });

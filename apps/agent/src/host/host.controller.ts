@@ -1,4 +1,5 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
+import type { ComplianceReportWire } from '@palisade/contracts';
 import { ControlPlaneOnlyGuard } from './control-plane.guard';
 import { HostService } from './host.service';
 
@@ -13,8 +14,9 @@ export class HostController {
     return this.host.probe();
   }
 
+  /** Typed as the wire format, so the compiler flags any drift from what the API parses. */
   @Get('compliance')
-  compliance() {
+  compliance(): Promise<ComplianceReportWire> {
     return this.host.compliance();
   }
 }

@@ -84,6 +84,17 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     message: 'Host enrolment is not configured on this control plane.',
   },
   [ErrorCode.AGENT_CERT_REJECTED]: unauthorized('A valid host client certificate is required.'),
+  [ErrorCode.HOST_NOT_ENROLLED]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'This host has not enrolled yet.',
+  },
+  // The host's agent failing is not the caller's fault, and it may come back: 503.
+  [ErrorCode.HOST_AGENT_UNREACHABLE]: {
+    http: 503,
+    trpc: 'SERVICE_UNAVAILABLE',
+    message: "The host's agent did not answer; try again.",
+  },
 };
 
 export function mappingFor(error: AppError): Mapping {

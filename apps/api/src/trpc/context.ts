@@ -15,6 +15,6 @@ export interface TrpcContext {
   /** The tenant the caller asked to act in (X-Palisade-Tenant), not yet checked. */
   tenantHeader: string | undefined;
   db: Db;
-  /** The control-plane CA, for host enrolment (its `ca()` fails clearly when PKI_DIR is unset). */
-  pki: Pick<PkiService, 'ca'>;
+  /** The control-plane CA and identity (both fail clearly when PKI_DIR is unset). */
+  pki: Pick<PkiService, 'ca' | 'controlPlaneTls'>;
 }
