@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   });
   const log = app.get(Logger);
   app.useLogger(log);
-  app.enableShutdownHooks();
+  // Not SIGHUP (Nest's default list has it): SIGHUP means "renew the certificate now" here.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.AGENT_PORT, config.AGENT_HOST);
   log.log(
     `palisade-agent ${config.AGENT_HOSTNAME} listening on https://${config.AGENT_HOST}:${config.AGENT_PORT} (mTLS); certificate valid until ${identity.notAfter.toISOString()}`,
@@ -49,6 +50,11 @@ async function main(): Promise<void> {
       ),
   );
   renewal.start(identity);
+  // `systemctl reload palisade-agent`: rotate the key and certificate now.
+  process.on('SIGHUP', () => {
+    log.log('SIGHUP: renewing the certificate now');
+    renewal.renewNow();
+  });
   process.once('SIGTERM', () => renewal.stop());
 }
 

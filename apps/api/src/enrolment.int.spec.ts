@@ -5,11 +5,12 @@
  * only the control plane's certificate, and that renewal needs the host's current certificate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import os from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import path from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -102,6 +103,8 @@ interface AgentProcess {
   output: () => string;
   /** Resolves with the exit code, or with 'listening' once the agent serves. */
   ready: Promise<number | 'listening'>;
+  /** Resolves once the agent's output (from now on) contains `text`; rejects if it exits. */
+  until: (text: string) => Promise<void>;
 }
 
 function startAgent(env: Record<string, string>): AgentProcess {
@@ -120,7 +123,21 @@ function startAgent(env: Record<string, string>): AgentProcess {
     child.stderr!.on('data', onData);
     child.on('exit', (code) => resolve(code ?? 1));
   });
-  return { child, output: () => out, ready };
+  const until = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const from = out.length;
+      const onData = () => {
+        if (out.indexOf(text, from) >= 0) {
+          child.stdout!.off('data', onData);
+          child.stderr!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', () => reject(new Error(`agent exited before "${text}":\n${out}`)));
+    });
+  return { child, output: () => out, ready, until };
 }
 
 describe('host enrolment and the agent API over mTLS (real API, Postgres, Keycloak, agent)', () => {
@@ -426,6 +443,42 @@ describe('host enrolment and the agent API over mTLS (real API, Postgres, Keyclo
       expect(r.message).toContain(`not host ${hostName}-b`);
     });
   });
+
+  it('on SIGHUP the agent rotates its key and certificate and serves the new one', async () => {
+    const pkiDir = path.join(stateDir(), 'pki');
+    const oldCert = await readFile(path.join(pkiDir, 'host.crt'), 'utf8');
+    const oldKey = await readFile(path.join(pkiDir, 'host.key'), 'utf8');
+    const renewed = agent!.until('certificate renewed');
+    agent!.child.kill('SIGHUP');
+    await renewed;
+    const newCert = await readFile(path.join(pkiDir, 'host.crt'), 'utf8');
+    expect(fingerprintOfPem(newCert)).not.toBe(fingerprintOfPem(oldCert));
+    expect(await readFile(path.join(pkiDir, 'host.key'), 'utf8')).not.toBe(oldKey);
+    expect(((await stat(path.join(pkiDir, 'host.key'))).mode & 0o777).toString(8)).toBe('600');
+    expect((await hostRow(hostName))[0]!.certFingerprint).toBe(fingerprintOfPem(newCert));
+    // New handshakes get the new certificate, without a restart.
+    const cp = pki.controlPlaneTls();
+    const served = await new Promise<string>((resolve, reject) => {
+      const s = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(agentUrl).port),
+          ca: cp.ca,
+          key: cp.key,
+          cert: cp.cert,
+        },
+        () => {
+          resolve(createHash('sha256').update(s.getPeerCertificate().raw).digest('hex'));
+          s.end();
+        },
+      );
+      s.once('error', reject);
+    });
+    expect(served).toBe(fingerprintOfPem(newCert));
+    expect(
+      await api.call('olivia', 'admin.hosts.compliance', { input: { id: joinToken.hostId } }),
+    ).toMatchObject({ status: 200 });
+  }, 120_000);
 
   describe('renewal over mTLS', () => {
     const renew = async (tls: { key?: string; cert?: string }) =>

@@ -109,4 +109,24 @@ describe('RenewalScheduler', () => {
     ).start(validity(start, 30));
     expect(m.pending()).toEqual([0]);
   });
+
+  it('renewNow renews at once and schedules the next renewal from the new certificate', async () => {
+    const start = Date.UTC(2026, 10, 1);
+    const m = manualClock(start + DAY);
+    const renewedAt: number[] = [];
+    const scheduler = new RenewalScheduler(
+      async () => {
+        renewedAt.push(m.now());
+        return validity(m.now(), 30);
+      },
+      () => {},
+      m.clock,
+    );
+    scheduler.start(validity(start, 30));
+    expect(m.pending()).toEqual([19 * DAY]);
+    scheduler.renewNow();
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(renewedAt).toEqual([start + DAY]);
+    expect(m.pending()).toEqual([20 * DAY]);
+  });
 });

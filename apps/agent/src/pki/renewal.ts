@@ -48,7 +48,9 @@ export const systemClock: Clock = {
  */
 export class RenewalScheduler {
   private pending: { cancel(): void } | null = null;
+  private current: Validity | null = null;
   private failures = 0;
+  private running = false;
   private stopped = false;
 
   constructor(
@@ -58,7 +60,15 @@ export class RenewalScheduler {
   ) {}
 
   start(current: Validity): void {
-    this.schedule(current, renewalDelayMs(current, this.clock.now()));
+    this.current = current;
+    this.schedule(renewalDelayMs(current, this.clock.now()));
+  }
+
+  /** Renews now, whatever the date (an operator's request, e.g. after a suspected key leak). */
+  renewNow(): void {
+    if (this.stopped || this.running || !this.current) return;
+    this.pending?.cancel();
+    void this.fire(true);
   }
 
   stop(): void {
@@ -66,25 +76,28 @@ export class RenewalScheduler {
     this.pending?.cancel();
   }
 
-  private schedule(current: Validity, delay: number): void {
+  private schedule(delay: number): void {
     if (this.stopped) return;
     this.pending?.cancel();
-    this.pending = this.clock.setTimeout(() => void this.fire(current), delay);
+    this.pending = this.clock.setTimeout(() => void this.fire(false), delay);
   }
 
-  private async fire(current: Validity): Promise<void> {
+  private async fire(force: boolean): Promise<void> {
     // Early wake-up (clamped timer): not due yet, check again later.
-    const wait = renewalDelayMs(current, this.clock.now());
-    if (wait > 0 && this.failures === 0) return this.schedule(current, wait);
+    const wait = renewalDelayMs(this.current!, this.clock.now());
+    if (!force && wait > 0 && this.failures === 0) return this.schedule(wait);
+    this.running = true;
     try {
-      const next = await this.renew();
+      this.current = await this.renew();
       this.failures = 0;
-      this.schedule(next, renewalDelayMs(next, this.clock.now()));
+      this.schedule(renewalDelayMs(this.current, this.clock.now()));
     } catch (e) {
       this.failures += 1;
       const retry = retryDelayMs(this.failures);
       this.onError(e, retry);
-      this.schedule(current, retry);
+      this.schedule(retry);
+    } finally {
+      this.running = false;
     }
   }
 }
