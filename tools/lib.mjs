@@ -56,5 +56,41 @@ export function serviceEnv(stack, ports) {
     KEYCLOAK_ADMIN_CLIENT_SECRET: devRealmClientSecret('palisade-identity-admin'),
     PALISADE_API_PORT: String(ports.api),
     CORS_ORIGINS: `http://localhost:${ports.portal},http://localhost:${ports.admin}`,
+    // The control-plane CA (secret: ca.key) lives with the profile's data; the agent gateway
+    // serves enrolment and renewal, and agents reach it at AGENT_API_URL.
+    PKI_DIR: path.join(root, '.data', stack.profile, 'pki'),
+    AGENT_GATEWAY_PORT: String(ports.gateway),
+    AGENT_API_URL: `https://127.0.0.1:${ports.gateway}`,
   };
+}
+
+/**
+ * Enrols the profile's local agent on first start: a join token from the API's CLI (which also
+ * creates the CA if this is the first boot). Returns the agent's extra environment, empty when the
+ * agent already holds a certificate.
+ */
+export async function localAgentEnrolment(env, stateDir, hostName) {
+  if (existsSync(path.join(stateDir, 'pki', 'host.crt'))) return {};
+  const out = await capture(
+    'npm',
+    ['run', '--silent', 'host:join-token', '-w', '@palisade/api', '--', hostName, '30'],
+    { env },
+  );
+  const token = JSON.parse(out.trim().split('\n').pop());
+  return { AGENT_JOIN_TOKEN: token.token, AGENT_CA_SHA256: token.caFingerprint };
+}
+
+/** Runs a command and resolves with its stdout; rejects with its stderr when it fails. */
+export function capture(cmd, args, { env = {}, cwd = root } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: ${err.trim()}`)),
+    );
+  });
 }

@@ -4,14 +4,17 @@
 // Ctrl-C stops the Palisade processes; the services keep running for the next start
 // (`npm run stack -- down` stops them).
 import { spawn } from 'node:child_process';
-import { must, root, serviceEnv, stackInfo } from '../lib.mjs';
+import { localAgentEnrolment, must, root, serviceEnv, stackInfo } from '../lib.mjs';
 
-const PORTS = { api: 3000, portal: 5173, admin: 5174, agent: 7443 };
+const PORTS = { api: 3000, portal: 5173, admin: 5174, agent: 7443, gateway: 3443 };
 
 await must('node', ['tools/stack/bin/stack.mjs', 'up', '--profile', 'dev']);
 const stack = stackInfo('dev');
 const env = { ...serviceEnv(stack, PORTS), NX_DAEMON: 'false', LOG_FORMAT: 'pretty' };
 await must('npm', ['run', '--silent', 'db:migrate'], { env });
+// The local agent serves only over mTLS, so it needs a certificate: enrol it on first start.
+const agentStateDir = `${root}/.data/dev/agent`;
+const agentEnrolment = await localAgentEnrolment(env, agentStateDir, 'dev-host');
 
 const uiEnv = {
   VITE_API_URL: `http://localhost:${PORTS.api}`,
@@ -26,7 +29,12 @@ const processes = [
     color: 33,
     ws: '@palisade/agent',
     script: 'start',
-    env: { AGENT_PORT: String(PORTS.agent), AGENT_STATE_DIR: `${root}/.data/dev/agent` },
+    env: {
+      AGENT_PORT: String(PORTS.agent),
+      AGENT_STATE_DIR: agentStateDir,
+      AGENT_HOSTNAME: 'dev-host',
+      ...agentEnrolment,
+    },
   },
   { name: 'portal', color: 32, ws: '@palisade/portal', script: 'dev', env: uiEnv },
   { name: 'admin', color: 34, ws: '@palisade/admin', script: 'dev', env: uiEnv },
@@ -78,6 +86,8 @@ console.log(`
     portal   http://localhost:${PORTS.portal}/   (alice / alice-dev-password, bob / bob-dev-password)
     admin    http://localhost:${PORTS.admin}/   (olivia / olivia-dev-password)
     api      http://localhost:${PORTS.api}/readyz   tRPC at /trpc
+    gateway  https://127.0.0.1:${PORTS.gateway}   agent enrolment and renewal (CA in .data/dev/pki)
+    agent    https://127.0.0.1:${PORTS.agent}   mTLS: only the control plane's certificate
     keycloak ${stack.keycloak.url}/admin/   (${stack.keycloak.adminUsername} / see .data/dev/stack.json)
   Ctrl-C stops Palisade; 'npm run stack -- down' stops the services.
 `);

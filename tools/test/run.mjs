@@ -19,7 +19,7 @@ const started = Date.now();
 const stack = ['tools/stack/bin/stack.mjs'];
 await must('node', [...stack, 'up', '--profile', 'test']);
 const env = {
-  ...serviceEnv(stackInfo('test'), { api: 13000, portal: 15173, admin: 15174 }),
+  ...serviceEnv(stackInfo('test'), { api: 13000, portal: 15173, admin: 15174, gateway: 13443 }),
   NX_DAEMON: 'false',
   NX_NO_CLOUD: 'true',
   PALISADE_TEST_REPORT: '1',

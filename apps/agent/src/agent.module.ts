@@ -2,6 +2,9 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AGENT_CONFIG, type AgentConfig } from './config';
 import { HealthController } from './health.controller';
+import { ControlPlaneOnlyGuard } from './host/control-plane.guard';
+import { HostController } from './host/host.controller';
+import { HostService } from './host/host.service';
 
 @Module({})
 export class AgentModule {
@@ -20,8 +23,8 @@ export class AgentModule {
           },
         }),
       ],
-      controllers: [HealthController],
-      providers: [{ provide: AGENT_CONFIG, useValue: config }],
+      controllers: [HealthController, HostController],
+      providers: [{ provide: AGENT_CONFIG, useValue: config }, HostService, ControlPlaneOnlyGuard],
     };
   }
 }

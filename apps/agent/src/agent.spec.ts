@@ -42,4 +42,23 @@ describe('agent', () => {
     expect(r.stderr).toContain('AGENT_HOSTNAME');
     expect(r.stderr).toContain('AGENT_STATE_DIR');
   });
+
+  it('refuses a join token without the gateway URL and the CA pin to check it against', () => {
+    const r = agentConfigSchema.safeParse({ AGENT_JOIN_TOKEN: 'pjt.x' });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(
+      expect.arrayContaining(['AGENT_API_URL', 'AGENT_CA_SHA256']),
+    );
+    const http = agentConfigSchema.safeParse({
+      AGENT_JOIN_TOKEN: 'pjt.x',
+      AGENT_API_URL: 'http://cp:3443',
+      AGENT_CA_SHA256: 'AB:'.repeat(31) + 'AB',
+    });
+    expect(http.error?.issues.map((i) => i.path.join('.'))).toEqual(['AGENT_API_URL']);
+  });
+
+  it('keeps the host API closed over plain HTTP: no TLS peer, no answer', async () => {
+    const res = await fetch(`${base}/v1/host/compliance`);
+    expect(res.status).toBe(403);
+  });
 });

@@ -1,38 +1,68 @@
-/** The host agent's configuration, parsed once at boot; a bad variable stops the process. */
+/**
+ * The host agent's configuration, parsed once at boot; a bad variable stops the process. The
+ * agent's key, certificate and the Palisade CA live under AGENT_STATE_DIR/pki (key at 0600).
+ */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { logSettings, parseEnv } from '@palisade/contracts';
+import { logSettings, parseEnv, sha256FingerprintSchema } from '@palisade/contracts';
 
-export const agentConfigSchema = z.object({
-  AGENT_HOST: z.string().min(1).default('127.0.0.1'),
-  AGENT_PORT: z.coerce.number().int().min(1).max(65535).default(7443),
-  /** The name this host is enrolled under; it ends up in host-side resource names. */
-  AGENT_HOSTNAME: z
-    .string()
-    .regex(
-      /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-      'must be a DNS label: lowercase letters, digits and dashes',
-    )
-    .default(hostname().toLowerCase().split('.')[0] ?? 'host'),
-  LIBVIRT_URI: z
-    .string()
-    .regex(/^[a-z+]+:\/\//, 'must be a libvirt URI such as qemu:///system')
-    .default('qemu:///system'),
-  /** Where volumes, seeds and images live on this host. */
-  AGENT_STATE_DIR: z
-    .string()
-    .startsWith('/', 'must be an absolute path')
-    .default('/var/lib/palisade'),
-  /** A small kernel and initrd (Palisade Tiny) the probe boots to test acceleration for real. */
-  AGENT_PROBE_KERNEL: z.string().startsWith('/', 'must be an absolute path').optional(),
-  AGENT_PROBE_INITRD: z.string().startsWith('/', 'must be an absolute path').optional(),
-  /** An operator's explicit choice to run VMs that need sVirt on a host that cannot enforce it. */
-  ALLOW_WEAKER_ISOLATION: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((v) => v === 'true'),
-  ...logSettings,
-});
+export const agentConfigSchema = z
+  .object({
+    AGENT_HOST: z.string().min(1).default('127.0.0.1'),
+    AGENT_PORT: z.coerce.number().int().min(1).max(65535).default(7443),
+    /** The name this host is enrolled under; it ends up in host-side resource names. */
+    AGENT_HOSTNAME: z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+        'must be a DNS label: lowercase letters, digits and dashes',
+      )
+      .default(hostname().toLowerCase().split('.')[0] ?? 'host'),
+    LIBVIRT_URI: z
+      .string()
+      .regex(/^[a-z+]+:\/\//, 'must be a libvirt URI such as qemu:///system')
+      .default('qemu:///system'),
+    /** Where volumes, seeds and images live on this host. */
+    AGENT_STATE_DIR: z
+      .string()
+      .startsWith('/', 'must be an absolute path')
+      .default('/var/lib/palisade'),
+    /** A small kernel and initrd (Palisade Tiny) the probe boots to test acceleration for real. */
+    AGENT_PROBE_KERNEL: z.string().startsWith('/', 'must be an absolute path').optional(),
+    AGENT_PROBE_INITRD: z.string().startsWith('/', 'must be an absolute path').optional(),
+    /** An operator's explicit choice to run VMs that need sVirt on a host that cannot enforce it. */
+    ALLOW_WEAKER_ISOLATION: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    /** The control plane's agent gateway, e.g. https://cp.example:3443. */
+    AGENT_API_URL: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
+    /** SECRET: the one-time join token from `admin.hosts.createJoinToken`; needed only until enrolled. */
+    AGENT_JOIN_TOKEN: z.string().min(1).optional(),
+    /** SHA-256 of the Palisade CA certificate, given with the token: the gateway must prove it. */
+    AGENT_CA_SHA256: sha256FingerprintSchema.optional(),
+    /** Where the control plane reaches this agent; defaults to https://<AGENT_HOST>:<AGENT_PORT>. */
+    AGENT_ADVERTISE_URL: z
+      .url({ protocol: /^https$/, error: 'must be an https:// URL' })
+      .optional(),
+    ...logSettings,
+  })
+  .superRefine((c, ctx) => {
+    if (c.AGENT_JOIN_TOKEN === undefined) return;
+    // Never send the token to a gateway whose CA is not the one the operator named.
+    if (!c.AGENT_API_URL)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AGENT_API_URL'],
+        message: 'is required with AGENT_JOIN_TOKEN',
+      });
+    if (!c.AGENT_CA_SHA256)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AGENT_CA_SHA256'],
+        message: 'is required with AGENT_JOIN_TOKEN',
+      });
+  });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 

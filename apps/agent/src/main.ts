@@ -1,24 +1,61 @@
 /**
  * Palisade host agent entry point. It must never reach the control plane's database: it knows the
- * control plane only through @palisade/contracts.
+ * control plane only through @palisade/contracts. It serves its API over HTTPS with mTLS only:
+ * first it gets a certificate (enrolment with a join token, or the one stored from before), then
+ * it listens trusting only the Palisade CA, and renews its certificate before it expires.
  */
 import 'reflect-metadata';
+import type { Server } from 'node:https';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AgentModule } from './agent.module';
 import { loadAgentConfig } from './config';
+import { ensureIdentity, renewIdentity, serverTlsOptions } from './pki/enrolment';
+import { RenewalScheduler } from './pki/renewal';
 
 async function main(): Promise<void> {
   const config = loadAgentConfig();
-  const app = await NestFactory.create(AgentModule.forRoot(config), { bufferLogs: true });
-  app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  const boot = new NestLogger('enrolment');
+  let identity = await ensureIdentity(config, (m) => boot.log(m));
+  const app = await NestFactory.create(AgentModule.forRoot(config), {
+    bufferLogs: true,
+    httpsOptions: serverTlsOptions(identity),
+  });
+  const log = app.get(Logger);
+  app.useLogger(log);
+  // Not SIGHUP (Nest's default list has it): SIGHUP means "renew the certificate now" here.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(config.AGENT_PORT, config.AGENT_HOST);
-  app
-    .get(Logger)
-    .log(
-      `palisade-agent ${config.AGENT_HOSTNAME} listening on ${config.AGENT_HOST}:${config.AGENT_PORT}`,
-    );
+  log.log(
+    `palisade-agent ${config.AGENT_HOSTNAME} listening on https://${config.AGENT_HOST}:${config.AGENT_PORT} (mTLS); certificate valid until ${identity.notAfter.toISOString()}`,
+  );
+
+  if (!config.AGENT_API_URL) {
+    log.warn('AGENT_API_URL is not set: the certificate will not be renewed');
+    return;
+  }
+  const server = app.getHttpServer() as Server;
+  const renewal = new RenewalScheduler(
+    async () => {
+      identity = await renewIdentity(config, identity);
+      // New handshakes use the new certificate; open connections finish on the old one.
+      server.setSecureContext(serverTlsOptions(identity));
+      log.log(`certificate renewed; valid until ${identity.notAfter.toISOString()}`);
+      return identity;
+    },
+    (e, retryInMs) =>
+      log.error(
+        `certificate renewal failed, retrying in ${Math.round(retryInMs / 1000)} s: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+  );
+  renewal.start(identity);
+  // `systemctl reload palisade-agent`: rotate the key and certificate now.
+  process.on('SIGHUP', () => {
+    log.log('SIGHUP: renewing the certificate now');
+    renewal.renewNow();
+  });
+  process.once('SIGTERM', () => renewal.stop());
 }
 
 main().catch((e: unknown) => {

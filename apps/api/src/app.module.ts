@@ -3,12 +3,14 @@ import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AgentGatewayService } from './agent-gateway/gateway.service';
 import { AuthService } from './auth/auth.service';
 import { DatabaseService } from './database/database.service';
 import { API_CONFIG, type ApiConfig } from './config';
 import { AppExceptionFilter } from './errors/app-exception.filter';
 import { HealthController } from './health/health.controller';
 import { identityAdminProvider } from './identity/identity.provider';
+import { PkiService } from './pki/pki.service';
 import { ReadinessService } from './health/readiness.service';
 import { RestController } from './openapi/rest.controller';
 import { ContextService } from './trpc/context.service';
@@ -58,6 +60,8 @@ export class AppModule {
         ContextService,
         ReadinessService,
         identityAdminProvider,
+        PkiService,
+        AgentGatewayService,
       ],
     };
   }

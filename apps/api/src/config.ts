@@ -40,6 +40,30 @@ export const apiConfigSchema = z.object({
   KEYCLOAK_ADMIN_CLIENT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Browser origins allowed to call the API (the portal and admin console). */
   CORS_ORIGINS: csv.default(['http://localhost:5173', 'http://localhost:5174']),
+  /**
+   * SECRET MATERIAL: the control-plane CA's directory (ca.key at 0600, ca.crt), created on first
+   * boot. Back it up; every host certificate chains to it. Unset: host enrolment is off and the
+   * agent gateway does not listen.
+   */
+  PKI_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** Validity of host (and control-plane) certificates; agents renew at 2/3 of it. */
+  HOST_CERT_DAYS: z.coerce.number().int().min(1).max(397).default(30),
+  /** The agent gateway: HTTPS for enrolment, mTLS for renewal (only with PKI_DIR). 0 = any port. */
+  AGENT_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
+  AGENT_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(3443),
+  /** Names agents use to reach the gateway: the SANs of its server certificate. */
+  AGENT_GATEWAY_NAMES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be DNS names or IP addresses')).min(1),
+    )
+    .default(['localhost', '127.0.0.1']),
   ...logSettings,
 });
 

@@ -32,6 +32,15 @@ export const ErrorCode = {
   TENANT_SUSPENDED: 'tenancy.tenant_suspended',
   /** The change would leave a tenant without an owner. */
   TENANT_LAST_OWNER: 'tenancy.last_owner',
+  // host enrolment
+  ENROL_TOKEN_UNKNOWN: 'enrolment.token_unknown',
+  ENROL_TOKEN_EXPIRED: 'enrolment.token_expired',
+  ENROL_TOKEN_USED: 'enrolment.token_used',
+  ENROL_DISABLED: 'enrolment.disabled',
+  AGENT_CERT_REJECTED: 'enrolment.client_certificate_rejected',
+  // hosts
+  HOST_NOT_ENROLLED: 'hosts.not_enrolled',
+  HOST_AGENT_UNREACHABLE: 'hosts.agent_unreachable',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

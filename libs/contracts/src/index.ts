@@ -6,3 +6,4 @@ export * from './vm-spec';
 export * from './ssh-keys';
 export * from './flavors';
 export * from './tenancy';
+export * from './hosts';

@@ -78,6 +78,31 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     trpc: 'FORBIDDEN',
     message: 'You are not allowed to do this.',
   },
+  // Host enrolment. The token errors are 401: the token is the credential of that request.
+  [ErrorCode.ENROL_TOKEN_UNKNOWN]: unauthorized('This join token is not valid.'),
+  [ErrorCode.ENROL_TOKEN_EXPIRED]: unauthorized('This join token has expired.'),
+  [ErrorCode.ENROL_TOKEN_USED]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'This join token was already used.',
+  },
+  [ErrorCode.ENROL_DISABLED]: {
+    http: 503,
+    trpc: 'SERVICE_UNAVAILABLE',
+    message: 'Host enrolment is not configured on this control plane.',
+  },
+  [ErrorCode.AGENT_CERT_REJECTED]: unauthorized('A valid host client certificate is required.'),
+  [ErrorCode.HOST_NOT_ENROLLED]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'This host has not enrolled yet.',
+  },
+  // The host's agent failing is not the caller's fault, and it may come back: 503.
+  [ErrorCode.HOST_AGENT_UNREACHABLE]: {
+    http: 503,
+    trpc: 'SERVICE_UNAVAILABLE',
+    message: "The host's agent did not answer; try again.",
+  },
 };
 
 export function mappingFor(error: AppError): Mapping {

@@ -23,6 +23,7 @@ export interface CallResult {
 
 export interface TestApi {
   base: string;
+  app: INestApplication;
   db: Db;
   stack: ReturnType<typeof loadStack>;
   token: Record<DemoUser, string>;
@@ -39,7 +40,8 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(): Promise<TestApi> {
+/** `env` adds or overrides API config variables, e.g. PKI_DIR for host enrolment. */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
   const stack = loadStack('test');
   const config = apiConfigSchema.parse({
     DATABASE_URL: stack.postgres.appUrl,
@@ -47,6 +49,7 @@ export async function startTestApi(): Promise<TestApi> {
     KEYCLOAK_ISSUER: stack.keycloak.issuer,
     KEYCLOAK_ADMIN_CLIENT_SECRET: devRealmClientSecret('palisade-identity-admin'),
     LOG_LEVEL: 'silent',
+    ...env,
   });
   const app: INestApplication = await createApiApp(config);
   await app.listen(0, '127.0.0.1');
@@ -69,6 +72,7 @@ export async function startTestApi(): Promise<TestApi> {
 
   return {
     base,
+    app,
     db,
     stack,
     token,

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { AuthService } from '../auth/auth.service';
 import { DatabaseService } from '../database/database.service';
 import { IDENTITY_ADMIN, type IdentityAdmin } from '../identity/identity-admin';
+import { PkiService } from '../pki/pki.service';
 import type { TrpcContext } from './context';
 
 /** Builds the per-request context, the same for tRPC (/trpc) and REST (/v1). */
@@ -12,6 +13,7 @@ export class ContextService {
     private readonly auth: AuthService,
     private readonly database: DatabaseService,
     @Inject(IDENTITY_ADMIN) private readonly identity: IdentityAdmin,
+    private readonly pki: PkiService,
   ) {}
 
   async create(req: Request): Promise<TrpcContext> {
@@ -25,6 +27,7 @@ export class ContextService {
       tenantHeader: typeof tenant === 'string' ? tenant : undefined,
       db: this.database.db,
       identity: this.identity,
+      pki: this.pki,
     };
   }
 }

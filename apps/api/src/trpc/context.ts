@@ -1,6 +1,7 @@
 import type { AppError, Principal } from '@palisade/contracts';
 import type { Db } from '@palisade/db';
 import type { IdentityAdmin } from '../identity/identity-admin';
+import type { PkiService } from '../pki/pki.service';
 
 /**
  * What every procedure sees. Authentication is resolved once per request while building the
@@ -17,4 +18,6 @@ export interface TrpcContext {
   db: Db;
   /** Keycloak's admin API, for the procedures that change identities (onboarding, API clients). */
   identity: IdentityAdmin;
+  /** The control-plane CA and identity (both fail clearly when PKI_DIR is unset). */
+  pki: Pick<PkiService, 'ca' | 'controlPlaneTls'>;
 }

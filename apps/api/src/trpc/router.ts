@@ -4,6 +4,7 @@
  */
 import { apiClientsRouter } from './procedures/api-clients';
 import { adminFlavorsRouter, flavorsRouter } from './procedures/flavors';
+import { adminHostsRouter } from './procedures/hosts';
 import { me } from './procedures/me';
 import { membersRouter } from './procedures/members';
 import { sshKeysRouter } from './procedures/ssh-keys';
@@ -19,6 +20,7 @@ export const appRouter = router({
   admin: router({
     flavors: adminFlavorsRouter,
     tenants: adminTenantsRouter,
+    hosts: adminHostsRouter,
   }),
 });
 

@@ -29,9 +29,10 @@ const ctx = (p: Principal | null, authError: AppError | null = null): TrpcContex
   principal: p,
   authError,
   tenantHeader: undefined,
-  // These procedures never reach the database.
+  // These procedures never reach the database or the CA.
   db: {} as Db,
   identity: {} as IdentityAdmin,
+  pki: {} as TrpcContext['pki'],
 });
 
 describe('procedure access', () => {

@@ -6,3 +6,4 @@ export * from './operation-runs';
 export * from './placement-claims';
 export * from './tenants';
 export * from './api-clients';
+export * from './hosts';

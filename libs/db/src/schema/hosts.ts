@@ -31,6 +31,8 @@ export const hosts = pgTable(
     agentUrl: text(),
     /** SHA-256 of the host certificate the control plane CA issued at enrolment. */
     certFingerprint: text(),
+    /** When that certificate expires; the agent renews it well before. */
+    certExpiresAt: timestamp({ withTimezone: true }),
     cpus: integer().notNull().default(0),
     ramMib: integer().notNull().default(0),
     diskGib: integer().notNull().default(0),

@@ -8,6 +8,7 @@ export * from './fabrics';
 export * from './networks';
 export * from './hosts';
 export * from './host-fabrics';
+export * from './host-join-tokens';
 export * from './vms';
 export * from './nics';
 export * from './volumes';
