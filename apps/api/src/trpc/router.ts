@@ -5,13 +5,27 @@
 import { adminFlavorsRouter, flavorsRouter } from './procedures/flavors';
 import { me } from './procedures/me';
 import { sshKeysRouter } from './procedures/ssh-keys';
+import { vmsRouter } from './procedures/vms';
+import { networksRouter } from './procedures/networks';
+import { operationsRouter } from './procedures/operations';
+import { adminQuotasRouter, quotaRouter } from './procedures/quotas';
+import { adminAuditRouter, auditRouter } from './procedures/audit';
 import { router } from './trpc';
 
 export const appRouter = router({
   me,
   sshKeys: sshKeysRouter,
   flavors: flavorsRouter,
-  admin: router({ flavors: adminFlavorsRouter }),
+  vms: vmsRouter,
+  networks: networksRouter,
+  operations: operationsRouter,
+  quota: quotaRouter,
+  audit: auditRouter,
+  admin: router({
+    flavors: adminFlavorsRouter,
+    quotas: adminQuotasRouter,
+    audit: adminAuditRouter,
+  }),
 });
 
 export type AppRouter = typeof appRouter;
