@@ -129,16 +129,16 @@ export async function accept<T>(
         return { operation: toOperation(op), body: await change.view(tx, targetId) };
       });
     } catch (e) {
-      const constraint = uniqueViolation(e);
-      if (constraint === 'operations_idempotency' && key) {
-        result = await replay(ctx, change, key, hash);
-        if (!result) throw e;
-      } else if (constraint === 'operations_one_active_per_target') {
+      // A concurrent first request with the same key may have won while this one waited on a
+      // lock (and then failed on its rows, e.g. the name): answer what the winner created.
+      const winner = key ? await replay(ctx, change, key, hash) : undefined;
+      if (winner) result = winner;
+      else if (uniqueViolation(e) === 'operations_one_active_per_target')
         throw new AppError(ErrorCode.OPERATION_IN_PROGRESS, `${change.kind}: target busy`, {
           userMessage: `Another operation on this ${change.targetType} is still in progress; wait for it to finish.`,
           cause: e,
         });
-      } else throw e;
+      else throw e;
     }
   }
   let operation = result.operation;

@@ -69,7 +69,7 @@ export const check = tenantProcedure('vm.read')
       } else {
         add(
           await reasonOf(async () => {
-            const vm = await lockVmFor(tx, tenantId, input.id, 'resize');
+            const vm = await lockVmFor(tx, tenantId, input.id!, 'resize');
             const from = await usableFlavorOrAny(tx, vm.flavorId);
             const to = await usableFlavor(tx, input.flavorId);
             const fit = await wouldFit(

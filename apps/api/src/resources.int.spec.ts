@@ -1,0 +1,395 @@
+/**
+ * The tenant resource API against the real stack (Postgres, Keycloak tokens): the quota ledger
+ * under concurrency, Idempotency-Key, waiting on and following operations, cursor pages, the VM
+ * lifecycle rules, networks, and bad input that names its field. BOLA has its own file.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, type Operation, type Vm } from '@palisade/contracts';
+import { schema, withPlatform } from '@palisade/db';
+import { endOperation, observe, quota, roomy, seedCatalog, type Catalog } from './testing/fixtures';
+import { startTestApi, type TestApi } from './testing/harness';
+
+type Accepted = { operation: Operation; vm: Vm };
+
+describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
+  let api: TestApi;
+  let cat: Catalog;
+  let tenant: { id: string; slug: string };
+  let network: string;
+
+  const vmInput = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    flavorId: cat.small,
+    imageId: cat.image,
+    networkId: network,
+    ...extra,
+  });
+  const mutate = (proc: string, input: unknown, headers?: Record<string, string>) =>
+    api.call('alice', proc, { tenant: tenant.id, mutation: true, input, headers });
+  const query = (proc: string, input?: unknown) =>
+    api.call('alice', proc, { tenant: tenant.id, input });
+
+  /** Creates a VM and plays the worker: the create succeeds and the host reports it stopped. */
+  async function stoppedVm(name: string): Promise<Vm> {
+    const r = await mutate('vms.create', vmInput(name));
+    expect(r.status).toBe(200);
+    const { operation, vm } = r.data as Accepted;
+    await endOperation(api.db, operation.id);
+    await observe(api.db, vm.id, 'stopped');
+    return vm;
+  }
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    cat = await seedCatalog(api.db);
+    [tenant] = (await api.tenants('res')) as [typeof tenant];
+    await api.member('alice', tenant.id, 'owner');
+    await quota(api.db, tenant.id, roomy);
+    const created = await mutate('networks.create', { name: 'net', cidr: '10.20.0.0/24' });
+    expect(created.status).toBe(200);
+    const accepted = created.data as { network: { id: string }; operation: Operation };
+    network = accepted.network.id;
+    await endOperation(api.db, accepted.operation.id);
+  });
+  afterAll(() => api?.close());
+
+  describe('quota ledger', () => {
+    it('50 concurrent creates at the edge of the quota never overshoot', async () => {
+      const [t] = await api.tenants('race');
+      await api.member('alice', t!.id, 'owner');
+      await quota(api.db, t!.id, { ...roomy, vcpus: 7, networks: 1 });
+      const net = await api.call('alice', 'networks.create', {
+        tenant: t!.id,
+        mutation: true,
+        input: { name: 'n', cidr: '10.9.0.0/24' },
+      });
+      const networkId = (net.data as { network: { id: string } }).network.id;
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          api.call('alice', 'vms.create', {
+            tenant: t!.id,
+            mutation: true,
+            input: { ...vmInput(`race-${i}`), networkId },
+          }),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 200);
+      const refused = results.filter((r) => r.status !== 200);
+      expect(ok).toHaveLength(7);
+      for (const r of refused) {
+        expect(r).toMatchObject({ status: 409, code: ErrorCode.QUOTA_EXCEEDED });
+        expect(r.message).toBe('Quota exceeded: needs 1 vCPU, 0 of 7 left.');
+      }
+      const [real] = await withPlatform(api.db, 'test: sum real rows', (tx) =>
+        tx
+          .select({
+            vms: sql<number>`count(*)::int`,
+            vcpus: sql<number>`coalesce(sum(${schema.flavors.vcpus}), 0)::int`,
+            ips: sql<number>`count(distinct ${schema.nics.ip})::int`,
+          })
+          .from(schema.vms)
+          .innerJoin(schema.flavors, eq(schema.flavors.id, schema.vms.flavorId))
+          .innerJoin(schema.nics, eq(schema.nics.vmId, schema.vms.id))
+          .where(eq(schema.vms.tenantId, t!.id)),
+      );
+      const usage = (await api.call('alice', 'quota.get', { tenant: t!.id })).data as {
+        usage: { vcpus: number; vms: number; ramMiB: number };
+      };
+      expect(real).toEqual({ vms: 7, vcpus: 7, ips: 7 });
+      expect(usage.usage).toMatchObject({ vcpus: real!.vcpus, vms: real!.vms, ramMiB: 7 * 256 });
+    });
+
+    it('a refusal names every resource that is short; check answers the same without changing anything', async () => {
+      const [t] = await api.tenants('short');
+      await api.member('alice', t!.id, 'owner');
+      await quota(api.db, t!.id, { vcpus: 2, ramMiB: 512, diskGiB: 100, vms: 5 });
+      const input = { action: 'create', flavorId: cat.large };
+      const dry = await api.call('alice', 'vms.check', { tenant: t!.id, mutation: true, input });
+      expect(dry.data).toEqual({
+        allowed: false,
+        reasons: [
+          { code: ErrorCode.QUOTA_EXCEEDED, message: 'needs 4 vCPUs, 2 of 2 left' },
+          { code: ErrorCode.QUOTA_EXCEEDED, message: 'needs 1024 MiB of RAM, 512 of 512 MiB left' },
+        ],
+      });
+      const fits = await api.call('alice', 'vms.check', {
+        tenant: t!.id,
+        mutation: true,
+        input: { action: 'create', flavorId: cat.small },
+      });
+      expect(fits.data).toEqual({ allowed: true, reasons: [] });
+      const usage = (await api.call('alice', 'quota.get', { tenant: t!.id })).data as {
+        usage: Record<string, number>;
+      };
+      expect(Object.values(usage.usage).every((v) => v === 0)).toBe(true);
+    });
+
+    it('resize moves the ledger by the difference and is refused, with the reason, when growth does not fit', async () => {
+      const vm = await stoppedVm('resizable');
+      const before = (await query('quota.get')).data as { usage: { vcpus: number } };
+      const grown = await mutate('vms.resize', { id: vm.id, flavorId: cat.large });
+      expect(grown.status).toBe(200);
+      const after = (await query('quota.get')).data as { usage: { vcpus: number } };
+      expect(after.usage.vcpus).toBe(before.usage.vcpus + 3);
+      await endOperation(api.db, (grown.data as Accepted).operation.id);
+      const [t] = await api.tenants('tight');
+      await api.member('alice', t!.id, 'owner');
+      await quota(api.db, t!.id, { ...roomy, vcpus: 2 });
+      const dry = await api.call('alice', 'vms.check', {
+        tenant: t!.id,
+        mutation: true,
+        input: { action: 'resize', id: vm.id, flavorId: cat.small },
+      });
+      // Another tenant's VM is not found, even in a dry run.
+      expect(dry.data).toMatchObject({ allowed: false, reasons: [{ code: ErrorCode.NOT_FOUND }] });
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('a repeat returns the first result and creates one row; another body with the key is 422', async () => {
+      const headers = { 'idempotency-key': `k-${Math.random()}` };
+      const first = await mutate('vms.create', vmInput('idem-one'), headers);
+      const again = await mutate('vms.create', vmInput('idem-one'), headers);
+      expect(first.status).toBe(200);
+      expect(again.status).toBe(200);
+      const a = first.data as Accepted;
+      expect((again.data as Accepted).operation.id).toBe(a.operation.id);
+      expect((again.data as Accepted).vm.id).toBe(a.vm.id);
+      const other = await mutate('vms.create', vmInput('idem-two'), headers);
+      expect(other).toMatchObject({ status: 422, code: ErrorCode.IDEMPOTENCY_KEY_REUSED });
+      expect(other.message).toMatch(/^Idempotency-Key: /);
+      const rows = await withPlatform(api.db, 'test: count', (tx) =>
+        tx
+          .select({ id: schema.vms.id })
+          .from(schema.vms)
+          .where(and(eq(schema.vms.tenantId, tenant.id), sql`${schema.vms.name} like 'idem-%'`)),
+      );
+      expect(rows).toEqual([{ id: a.vm.id }]);
+    });
+
+    it('concurrent first requests with one key over REST create one VM and all answer it', async () => {
+      const headers = { 'idempotency-key': `c-${Math.random()}` };
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          api.rest('alice', 'POST', '/vms', {
+            tenant: tenant.id,
+            body: vmInput('idem-race'),
+            headers,
+          }),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill(202));
+      expect(new Set(results.map((r) => (r.data as Accepted).vm.id)).size).toBe(1);
+      const ops = await withPlatform(api.db, 'test: count', (tx) =>
+        tx
+          .select()
+          .from(schema.operations)
+          .where(eq(schema.operations.idempotencyKey, headers['idempotency-key'])),
+      );
+      expect(ops).toHaveLength(1);
+    });
+
+    it('a malformed key is a validation error naming the header', async () => {
+      const r = await mutate('vms.create', vmInput('idem-bad'), { 'idempotency-key': 'a b' });
+      expect(r).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
+      expect(r.message).toMatch(/^Idempotency-Key: /);
+    });
+  });
+
+  describe('operations', () => {
+    it('?wait=true returns the operation as it stands when the wait runs out (202 while pending)', async () => {
+      const r = await api.rest('alice', 'POST', '/vms?wait=true', {
+        tenant: tenant.id,
+        body: { ...vmInput('waiter'), waitSeconds: 1 },
+      });
+      expect(r.status).toBe(202);
+      expect((r.data as Accepted).operation.state).toBe('pending');
+    });
+
+    it('wait returns as soon as a worker ends the operation, with 200 and the final state', async () => {
+      const vm = await stoppedVm('wait-end');
+      const pending = api.rest('alice', 'POST', `/vms/${vm.id}/start`, {
+        tenant: tenant.id,
+        body: { wait: true, waitSeconds: 60 },
+      });
+      // Play the worker once the operation exists.
+      let op: { id: string } | undefined;
+      while (!op) {
+        [op] = await withPlatform(api.db, 'test: find op', (tx) =>
+          tx
+            .select({ id: schema.operations.id })
+            .from(schema.operations)
+            .where(
+              and(eq(schema.operations.targetId, vm.id), eq(schema.operations.kind, 'vm.start')),
+            ),
+        );
+      }
+      await endOperation(api.db, op.id, 'failed');
+      const r = await pending;
+      expect(r.status).toBe(200);
+      expect((r.data as Accepted).operation).toMatchObject({
+        id: op.id,
+        state: 'failed',
+        error: { code: 'host.unreachable', message: 'host down' },
+      });
+    });
+
+    it('follow answers the next change after `since`; get and list show the operation', async () => {
+      const vm = await stoppedVm('follow');
+      const started = (await mutate('vms.start', { id: vm.id })).data as Accepted;
+      const since = started.operation.updatedAt;
+      const following = query('operations.follow', { id: started.operation.id, since });
+      await endOperation(api.db, started.operation.id, 'running');
+      const next = (await following).data as Operation;
+      expect(next).toMatchObject({ id: started.operation.id, state: 'running', progress: 50 });
+      expect(next.updatedAt).not.toBe(since);
+      const got = await api.rest('alice', 'GET', `/operations/${started.operation.id}`, {
+        tenant: tenant.id,
+      });
+      expect(got.data).toMatchObject({ state: 'running', kind: 'vm.start', targetId: vm.id });
+      const listed = (await query('operations.list', { targetId: vm.id })).data as {
+        items: Operation[];
+      };
+      expect(listed.items.map((o) => o.kind)).toEqual(['vm.start', 'vm.create']);
+    });
+  });
+
+  describe('VM lifecycle', () => {
+    it('one unfinished operation per VM: a second action is a 409 that says which runs', async () => {
+      const vm = await stoppedVm('busy');
+      expect((await mutate('vms.start', { id: vm.id })).status).toBe(200);
+      const second = await mutate('vms.forceOff', { id: vm.id });
+      expect(second).toMatchObject({ status: 409, code: ErrorCode.OPERATION_IN_PROGRESS });
+      expect(second.message).toMatch(/vm\.start operation in progress/);
+    });
+
+    it('the state machine refuses actions the observed state forbids, saying why', async () => {
+      const vm = await stoppedVm('statey');
+      const r = await mutate('vms.stop', { id: vm.id });
+      expect(r).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
+      expect(r.message).toBe('Cannot stop: VM is stopped.');
+    });
+
+    it('create allocates a cluster-unique MCS pair, a MAC and the next IPv4; update renames and retags', async () => {
+      const r = (await mutate('vms.create', vmInput('alloc', { tags: ['web'] }))).data as Accepted;
+      expect(r.vm.mcs).toMatch(/^c\d+,c\d+$/);
+      expect(r.vm.nics).toEqual([
+        {
+          networkId: network,
+          mac: expect.stringMatching(/^02:50:4c(:[0-9a-f]{2}){3}$/),
+          ip: expect.stringMatching(/^10\.20\.0\.\d+$/),
+        },
+      ]);
+      expect(r.operation).toMatchObject({ kind: 'vm.create', state: 'pending', targetId: r.vm.id });
+      const renamed = await mutate('vms.update', { id: r.vm.id, name: 'alloc-2', tags: ['db'] });
+      expect(renamed.data).toMatchObject({ name: 'alloc-2', tags: ['db'] });
+      const clash = await mutate('vms.update', { id: r.vm.id, name: 'busy' });
+      expect(clash).toMatchObject({ status: 409, code: ErrorCode.CONFLICT });
+      expect(clash.message).toBe('name: a VM named busy already exists');
+    });
+
+    it('delete releases the quota at once and the VM leaves the lists', async () => {
+      const vm = await stoppedVm('doomed');
+      const before = (await query('quota.get')).data as { usage: { vcpus: number; vms: number } };
+      const r = await api.rest('alice', 'DELETE', `/vms/${vm.id}`, { tenant: tenant.id });
+      expect(r.status).toBe(202);
+      expect((r.data as Accepted).vm.desiredState).toBe('deleted');
+      const after = (await query('quota.get')).data as { usage: { vcpus: number; vms: number } };
+      expect(after.usage).toMatchObject({
+        vcpus: before.usage.vcpus - 1,
+        vms: before.usage.vms - 1,
+      });
+      expect((await query('vms.get', { id: vm.id })).status).toBe(404);
+    });
+
+    it('lists page with an opaque cursor in a stable order, and filter by tag and name', async () => {
+      for (const n of ['pg-a', 'pg-b', 'pg-c'])
+        await mutate('vms.create', vmInput(n, { tags: ['paged'] }));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = (await query('vms.list', { tag: 'paged', limit: 2, cursor })).data as {
+          items: Vm[];
+          nextCursor: string | null;
+        };
+        seen.push(...page.items.map((v) => v.name));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(['pg-c', 'pg-b', 'pg-a']);
+      const byName = await api.rest('alice', 'GET', '/vms?name=pg-b&limit=5', {
+        tenant: tenant.id,
+      });
+      expect((byName.data as { items: Vm[] }).items.map((v) => v.name)).toEqual(['pg-b']);
+      const bad = await query('vms.list', { cursor: 'not-a-cursor' });
+      expect(bad).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
+      expect(bad.message).toMatch(/^cursor: /);
+      const tooMany = await api.rest('alice', 'GET', '/vms?limit=1000', { tenant: tenant.id });
+      expect(tooMany).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
+    });
+  });
+
+  describe('bad input names the field', () => {
+    it.each([
+      ['vms.create', { name: 'Bad Name!' }, /name: must be lowercase/],
+      [
+        'vms.create',
+        { userData: 'x'.repeat(32 * 1024 + 1) },
+        /userData: must be at most 32768 bytes/,
+      ],
+      ['vms.create', { flavorId: 'nope' }, /flavorId: must be a UUID/],
+      [
+        'networks.create',
+        { name: 'n2', cidr: '10.0.0.5/24' },
+        /cidr: 10.0.0.5\/24 has host bits set/,
+      ],
+      [
+        'networks.create',
+        { name: 'n3', cidr: '10.0.0.0/24', gateway: '10.0.1.1' },
+        /gateway: 10.0.1.1 is not a host address/,
+      ],
+    ])('%s names the field (%#)', async (proc, patch, pattern) => {
+      const input = proc === 'vms.create' ? { ...vmInput('fine'), ...patch } : patch;
+      const r = await mutate(proc, input);
+      expect(r).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
+      expect(r.message).toMatch(pattern);
+    });
+
+    it('a reference to something missing is 404 naming the field', async () => {
+      const r = await mutate('vms.create', vmInput('ghost', { sshKeyIds: [crypto.randomUUID()] }));
+      expect(r).toMatchObject({ status: 404, code: ErrorCode.NOT_FOUND });
+      expect(r.message).toMatch(/^sshKeyIds\.0: no SSH key /);
+    });
+  });
+
+  describe('networks', () => {
+    it('a network with NICs cannot be deleted; an empty one can, and frees its quota', async () => {
+      const inUse = await mutate('networks.delete', { id: network });
+      expect(inUse).toMatchObject({ status: 409, code: ErrorCode.RESOURCE_IN_USE });
+      const spare = (
+        await mutate('networks.create', { name: 'spare', cidr: '10.30.0.0/28', gateway: null })
+      ).data as { network: { id: string; segmentId: number; gateway: null }; operation: Operation };
+      expect(spare.network).toMatchObject({ gateway: null, segmentType: 'vxlan' });
+      expect(spare.network.segmentId).toBeGreaterThanOrEqual(5000);
+      await endOperation(api.db, spare.operation.id);
+      const gone = await mutate('networks.delete', { id: spare.network.id });
+      expect(gone.status).toBe(200);
+      expect((await query('networks.get', { id: spare.network.id })).status).toBe(404);
+    });
+  });
+
+  describe('audit', () => {
+    it('tenants read their own audit log; operators read everyone’s through admin', async () => {
+      const mine = (await query('audit.list', { action: 'vm.create', limit: 5 })).data as {
+        items: { tenantId: string; details: { operationId: string } }[];
+      };
+      expect(mine.items.length).toBeGreaterThan(0);
+      expect(mine.items.every((e) => e.tenantId === tenant.id && e.details.operationId)).toBe(true);
+      const all = await api.call('olivia', 'admin.audit.list', {
+        input: { tenantId: tenant.id, limit: 1 },
+      });
+      expect((all.data as { items: { tenantId: string }[] }).items[0]?.tenantId).toBe(tenant.id);
+      expect((await query('admin.audit.list', {})).status).toBe(403);
+    });
+  });
+});
