@@ -142,7 +142,7 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
         input: { action: 'resize', id: vm.id, flavorId: cat.small },
       });
       // Another tenant's VM is not found, even in a dry run.
-      expect(dry.data).toMatchObject({ allowed: false, reasons: [{ code: ErrorCode.NOT_FOUND }] });
+      expect(dry).toMatchObject({ status: 404, code: ErrorCode.NOT_FOUND });
     });
   });
 

@@ -1,5 +1,5 @@
 import { AppError, vmCheckInput, vmCheckOutput } from '@palisade/contracts';
-import { getNetwork, ipsInUse, withTenant, type Tx } from '@palisade/db';
+import { getNetwork, getVm, ipsInUse, withTenant, type Tx } from '@palisade/db';
 import { allocateIpv4, ipv4Subnet, resourceDelta } from '@palisade/domain';
 import { notFound } from '../../../resources/errors';
 import { wouldFit } from '../../../resources/ledger';
@@ -53,11 +53,12 @@ export const check = tenantProcedure('vm.read')
                 reasons.push({ code: 'quota.exceeded', message: s.message });
           }),
         );
-        if (input.networkId)
+        if (input.networkId) {
+          // A network that is not the tenant's is a bad request, not a reason: 404 as everywhere.
+          const network = await getNetwork(tx, { tenantId, id: input.networkId });
+          if (!network) throw notFound('network', input.networkId, 'networkId');
           add(
             await reasonOf(async () => {
-              const network = await getNetwork(tx, { tenantId, id: input.networkId! });
-              if (!network) throw notFound('network', input.networkId!, 'networkId');
               const subnet = ipv4Subnet(network.cidr, network.gateway);
               const ip =
                 subnet.ok &&
@@ -66,7 +67,9 @@ export const check = tenantProcedure('vm.read')
                 reasons.push({ code: 'allocation.exhausted', message: `networkId: ${ip.detail}` });
             }),
           );
+        }
       } else {
+        if (!(await getVm(tx, { tenantId, id: input.id! }))) throw notFound('VM', input.id!);
         add(
           await reasonOf(async () => {
             const vm = await lockVmFor(tx, tenantId, input.id!, 'resize');
