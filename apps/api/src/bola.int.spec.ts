@@ -18,6 +18,8 @@ interface Ids {
   network: string;
   operation: string;
   sshKey: string;
+  volume: string;
+  snapshot: string;
   cat: Catalog;
 }
 
@@ -135,6 +137,56 @@ const CASES: Record<string, Case> = {
     rest: (a) => ['GET', `/operations?targetId=${a.vm}`],
     expect: 'empty',
   },
+  'volumes.get': { input: (a) => ({ id: a.volume }), rest: (a) => ['GET', `/volumes/${a.volume}`] },
+  'volumes.attach': {
+    input: (a) => ({ id: a.volume, vmId: a.vm }),
+    mutation: true,
+    rest: (a) => ['POST', `/volumes/${a.volume}/attach`, { vmId: a.vm }],
+  },
+  'volumes.detach': {
+    input: (a) => ({ id: a.volume }),
+    mutation: true,
+    rest: (a) => ['POST', `/volumes/${a.volume}/detach`, {}],
+  },
+  'volumes.extend': {
+    input: (a) => ({ id: a.volume, sizeGiB: 9 }),
+    mutation: true,
+    rest: (a) => ['POST', `/volumes/${a.volume}/extend`, { sizeGiB: 9 }],
+  },
+  'volumes.delete': {
+    input: (a) => ({ id: a.volume }),
+    mutation: true,
+    rest: (a) => ['DELETE', `/volumes/${a.volume}`],
+  },
+  'volumes.list': {
+    input: (a) => ({ vmId: a.vm }),
+    rest: (a) => ['GET', `/volumes?vmId=${a.vm}`],
+    expect: 'empty',
+  },
+  'snapshots.get': {
+    input: (a) => ({ id: a.snapshot }),
+    rest: (a) => ['GET', `/snapshots/${a.snapshot}`],
+  },
+  'snapshots.create': {
+    input: (a) => ({ vmId: a.vm, name: 'stolen' }),
+    mutation: true,
+    rest: (a) => ['POST', '/snapshots', { vmId: a.vm, name: 'stolen' }],
+  },
+  'snapshots.revert': {
+    input: (a) => ({ id: a.snapshot }),
+    mutation: true,
+    rest: (a) => ['POST', `/snapshots/${a.snapshot}/revert`, {}],
+  },
+  'snapshots.delete': {
+    input: (a) => ({ id: a.snapshot }),
+    mutation: true,
+    rest: (a) => ['DELETE', `/snapshots/${a.snapshot}`],
+  },
+  'snapshots.list': {
+    input: (a) => ({ vmId: a.vm }),
+    rest: (a) => ['GET', `/snapshots?vmId=${a.vm}`],
+    expect: 'empty',
+  },
   'audit.list': {
     input: (a) => ({ targetId: a.vm }),
     rest: (a) => ['GET', `/audit?targetId=${a.vm}`],
@@ -149,6 +201,7 @@ const NO_FOREIGN_ID = new Set([
   'flavors.list',
   'quota.get',
   'networks.create',
+  'volumes.create',
 ]);
 
 const tenantProcedures = Object.entries(
@@ -223,7 +276,19 @@ describe('BOLA matrix: tenant B with tenant A’s IDs (real stack)', () => {
           'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBOLAbolaBOLAbolaBOLAbolaBOLAbolaBOLAbolaBOLA a@a',
       })
     ).data as { id: string };
+    const volume = (await asA('volumes.create', { name: 'a-vol', sizeGiB: 2 })).data as {
+      volume: { id: string };
+      operation: Operation;
+    };
+    await endOperation(api.db, volume.operation.id);
+    const snap = (await asA('snapshots.create', { vmId: created.vm.id, name: 'a-snap' })).data as {
+      snapshot: { id: string };
+      operation: Operation;
+    };
+    await endOperation(api.db, snap.operation.id);
     a = {
+      volume: volume.volume.id,
+      snapshot: snap.snapshot.id,
       vm: created.vm.id,
       network: net.network.id,
       operation: created.operation.id,

@@ -378,6 +378,91 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
     });
   });
 
+  describe('volumes and snapshots', () => {
+    const setVolume = (id: string, status: 'available') =>
+      withPlatform(api.db, 'test fixture: worker made the volume', (tx) =>
+        tx.update(schema.volumes).set({ status }).where(eq(schema.volumes.id, id)),
+      );
+
+    it('a volume takes quota, extends only upward, attaches to a VM, and is deleted only detached', async () => {
+      const before = (await query('quota.get')).data as {
+        usage: { diskGiB: number; volumes: number };
+      };
+      const created = (await mutate('volumes.create', { name: 'data', sizeGiB: 5 })).data as {
+        volume: { id: string; status: string };
+        operation: Operation;
+      };
+      expect(created.volume.status).toBe('pending');
+      const usage = (await query('quota.get')).data as {
+        usage: { diskGiB: number; volumes: number };
+      };
+      expect(usage.usage).toMatchObject({
+        diskGiB: before.usage.diskGiB + 5,
+        volumes: before.usage.volumes + 1,
+      });
+      const id = created.volume.id;
+      expect(await mutate('volumes.extend', { id, sizeGiB: 8 })).toMatchObject({
+        status: 409,
+        code: ErrorCode.OPERATION_IN_PROGRESS,
+      });
+      await endOperation(api.db, created.operation.id);
+      const shrink = await mutate('volumes.extend', { id, sizeGiB: 3 });
+      expect(shrink).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
+      expect(shrink.message).toBe(
+        'sizeGiB: must be more than the current 5 GiB (volumes only grow)',
+      );
+      const vm = await stoppedVm('with-disk');
+      const early = await mutate('volumes.attach', { id, vmId: vm.id });
+      expect(early).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
+      await setVolume(id, 'available');
+      const attached = (await mutate('volumes.attach', { id, vmId: vm.id })).data as {
+        volume: { vmId: string };
+        operation: Operation;
+      };
+      expect(attached.volume.vmId).toBe(vm.id);
+      await endOperation(api.db, attached.operation.id);
+      const listed = (await query('volumes.list', { vmId: vm.id })).data as {
+        items: { id: string }[];
+      };
+      expect(listed.items.map((v) => v.id)).toEqual([id]);
+      expect(await mutate('volumes.delete', { id })).toMatchObject({
+        status: 409,
+        code: ErrorCode.RESOURCE_IN_USE,
+      });
+      const detached = (await mutate('volumes.detach', { id })).data as { operation: Operation };
+      await endOperation(api.db, detached.operation.id);
+      expect((await mutate('volumes.delete', { id })).status).toBe(200);
+      const after = (await query('quota.get')).data as {
+        usage: { diskGiB: number; volumes: number };
+      };
+      // Only the VM made meanwhile (2 GiB root disk) is still counted.
+      expect(after.usage).toMatchObject({
+        volumes: before.usage.volumes,
+        diskGiB: before.usage.diskGiB + 2,
+      });
+    });
+
+    it('snapshots lock the VM like its lifecycle actions, and revert needs an available snapshot', async () => {
+      const vm = await stoppedVm('snappy');
+      const snap = (await mutate('snapshots.create', { vmId: vm.id, name: 's1' })).data as {
+        snapshot: { id: string; status: string };
+        operation: Operation;
+      };
+      expect(snap.operation).toMatchObject({ kind: 'snapshot.create', targetId: vm.id });
+      const during = await mutate('vms.start', { id: vm.id });
+      expect(during).toMatchObject({ status: 409, code: ErrorCode.OPERATION_IN_PROGRESS });
+      await endOperation(api.db, snap.operation.id);
+      const revert = await mutate('snapshots.revert', { id: snap.snapshot.id });
+      expect(revert).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
+      expect(revert.message).toBe('Snapshot s1 is pending, not available.');
+      const dup = await mutate('snapshots.create', { vmId: vm.id, name: 's1' });
+      expect(dup).toMatchObject({ status: 409, code: ErrorCode.CONFLICT });
+      const gone = await mutate('snapshots.delete', { id: snap.snapshot.id });
+      expect(gone.status).toBe(200);
+      expect((await query('snapshots.get', { id: snap.snapshot.id })).status).toBe(404);
+    });
+  });
+
   describe('audit', () => {
     it('tenants read their own audit log; operators read everyone’s through admin', async () => {
       const mine = (await query('audit.list', { action: 'vm.create', limit: 5 })).data as {

@@ -85,10 +85,20 @@ export const vmResizeInput = z.object({ id: uuid, flavorId: uuid, ...waitFields 
 export const vmRebuildInput = z.object({ id: uuid, imageId: uuid.optional(), ...waitFields });
 
 /** Dry run of a create or a resize: whether it would be accepted now, and if not, every reason. */
-export const vmCheckInput = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('create'), flavorId: uuid, networkId: uuid.optional() }),
-  z.object({ action: z.literal('resize'), id: uuid, flavorId: uuid }),
-]);
+// One object (not a union) because REST generation needs an object input.
+export const vmCheckInput = z
+  .object({
+    action: z.enum(['create', 'resize']),
+    flavorId: uuid,
+    /** The VM to resize (resize only). */
+    id: uuid.optional(),
+    /** The network a create would use (create only): is there an address left? */
+    networkId: uuid.optional(),
+  })
+  .refine((v) => v.action !== 'resize' || v.id !== undefined, {
+    message: 'is required to check a resize',
+    path: ['id'],
+  });
 export const vmCheckOutput = z.object({
   allowed: z.boolean(),
   reasons: z.array(z.object({ code: z.string(), message: z.string() })),

@@ -7,6 +7,8 @@ import { me } from './procedures/me';
 import { sshKeysRouter } from './procedures/ssh-keys';
 import { vmsRouter } from './procedures/vms';
 import { networksRouter } from './procedures/networks';
+import { snapshotsRouter } from './procedures/snapshots';
+import { volumesRouter } from './procedures/volumes';
 import { operationsRouter } from './procedures/operations';
 import { adminQuotasRouter, quotaRouter } from './procedures/quotas';
 import { adminAuditRouter, auditRouter } from './procedures/audit';
@@ -18,6 +20,8 @@ export const appRouter = router({
   flavors: flavorsRouter,
   vms: vmsRouter,
   networks: networksRouter,
+  volumes: volumesRouter,
+  snapshots: snapshotsRouter,
   operations: operationsRouter,
   quota: quotaRouter,
   audit: auditRouter,

@@ -112,3 +112,20 @@ export async function updateSnapshot(
     .returning();
   return row!;
 }
+
+export async function getSnapshotByName(
+  tx: Tx,
+  p: { tenantId: string; vmId: string; name: string },
+): Promise<SnapshotRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(snapshots)
+    .where(
+      and(
+        eq(snapshots.tenantId, p.tenantId),
+        eq(snapshots.vmId, p.vmId),
+        eq(snapshots.name, p.name),
+      ),
+    );
+  return row;
+}
