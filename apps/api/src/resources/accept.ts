@@ -15,6 +15,7 @@
  * tenant used the same key (keys are per tenant).
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { AppError, ErrorCode, type Operation } from '@palisade/contracts';
 import {
   insertOperation,
@@ -154,3 +155,16 @@ export async function accept<T>(
   ctx.response.status = isFinished(operation) ? 200 : 202;
   return { ...result.body, operation };
 }
+
+/** OpenAPI for every accepted change: the Idempotency-Key header and what success means. */
+export const ACCEPTED_OPENAPI = {
+  requestHeaders: z.object({
+    'idempotency-key': z
+      .string()
+      .max(255)
+      .optional()
+      .describe('Makes retries safe: a repeat answers the first result (docs/api/guide.md)'),
+  }),
+  successDescription:
+    '202 Accepted with the operation; 200 when ?wait=true (or "wait": true) saw it end',
+};

@@ -13,7 +13,7 @@ import {
   ipv4Subnet,
   parseSegmentRanges,
 } from '@palisade/domain';
-import { accept } from '../../../resources/accept';
+import { accept, ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { insertAllocated } from '../../../resources/allocate';
 import { nameConflict, notFound } from '../../../resources/errors';
 import { consume } from '../../../resources/ledger';
@@ -31,6 +31,7 @@ export const create = tenantProcedure('network.write')
       method: 'POST',
       path: '/networks',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['networks'],
       summary: 'Create a network (202)',
     },

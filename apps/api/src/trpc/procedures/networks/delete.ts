@@ -5,7 +5,7 @@ import {
   networkDeleteInput,
 } from '@palisade/contracts';
 import { activeOperationOf, countNicsOnNetwork, getNetwork, setNetworkStatus } from '@palisade/db';
-import { accept } from '../../../resources/accept';
+import { accept, ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { busy, notFound } from '../../../resources/errors';
 import { release } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
@@ -18,6 +18,7 @@ export const remove = tenantProcedure('network.write')
       method: 'DELETE',
       path: '/networks/{id}',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['networks'],
       summary: 'Delete a network (202)',
     },

@@ -1,6 +1,6 @@
 import { snapshotAcceptedSchema, snapshotCreateInput } from '@palisade/contracts';
 import { getSnapshotByName, getVm, insertSnapshot } from '@palisade/db';
-import { accept } from '../../../resources/accept';
+import { accept, ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { nameConflict, notFound } from '../../../resources/errors';
 import { consume } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
@@ -18,6 +18,7 @@ export const create = tenantProcedure('snapshot.write')
       method: 'POST',
       path: '/snapshots',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['snapshots'],
       summary: 'Snapshot a VM (202)',
     },

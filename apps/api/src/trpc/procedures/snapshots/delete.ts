@@ -1,5 +1,6 @@
 import { snapshotAcceptedSchema, snapshotActionInput } from '@palisade/contracts';
 import { updateSnapshot } from '@palisade/db';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { release } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
 import { snapshotChange } from './change';
@@ -11,6 +12,7 @@ export const remove = tenantProcedure('snapshot.write')
       method: 'DELETE',
       path: '/snapshots/{id}',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['snapshots'],
       summary: 'Delete a snapshot (202)',
     },

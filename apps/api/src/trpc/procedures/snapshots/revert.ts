@@ -1,4 +1,5 @@
 import { snapshotAcceptedSchema, snapshotActionInput } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { invalidState } from '../../../resources/errors';
 import { tenantProcedure } from '../../trpc';
 import { snapshotChange } from './change';
@@ -10,6 +11,7 @@ export const revert = tenantProcedure('snapshot.write')
       method: 'POST',
       path: '/snapshots/{id}/revert',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['snapshots'],
       summary: 'Revert a VM to a snapshot (202)',
     },

@@ -16,7 +16,7 @@ import {
   ipv4Subnet,
   type McsPair,
 } from '@palisade/domain';
-import { accept } from '../../../resources/accept';
+import { accept, ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { insertAllocated } from '../../../resources/allocate';
 import { invalidState, nameConflict, notFound } from '../../../resources/errors';
 import { consume } from '../../../resources/ledger';
@@ -42,6 +42,7 @@ export const create = tenantProcedure('vm.write')
       method: 'POST',
       path: '/vms',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['vms'],
       summary: 'Create a VM (202: accepted as an operation)',
       description:

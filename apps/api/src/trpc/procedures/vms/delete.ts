@@ -1,4 +1,5 @@
 import { vmAcceptedSchema, vmActionInput } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { release } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
 import { vmAction } from './action';
@@ -14,6 +15,7 @@ export const remove = tenantProcedure('vm.write')
       method: 'DELETE',
       path: '/vms/{id}',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['vms'],
       summary: 'Delete a VM (202)',
     },

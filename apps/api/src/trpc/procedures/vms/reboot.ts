@@ -1,4 +1,5 @@
 import { vmAcceptedSchema, vmActionInput } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { tenantProcedure } from '../../trpc';
 import { vmAction } from './action';
 
@@ -9,6 +10,7 @@ export const reboot = tenantProcedure('vm.write')
       method: 'POST',
       path: '/vms/{id}/reboot',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['vms'],
       summary: 'Reboot a VM',
     },

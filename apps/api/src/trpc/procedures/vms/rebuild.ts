@@ -1,4 +1,5 @@
 import { vmAcceptedSchema, vmRebuildInput } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { tenantProcedure } from '../../trpc';
 import { vmAction } from './action';
 import { usableImage } from './refs';
@@ -10,6 +11,7 @@ export const rebuild = tenantProcedure('vm.write')
       method: 'POST',
       path: '/vms/{id}/rebuild',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['vms'],
       summary: 'Rebuild a VM from an image (202)',
     },

@@ -1,6 +1,7 @@
 import { vmAcceptedSchema, vmResizeInput } from '@palisade/contracts';
 import { applyDelta, checkQuota, resourceDelta } from '@palisade/domain';
 import { lockUsage, writeUsage } from '@palisade/db';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { invalidState } from '../../../resources/errors';
 import { quotaError } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
@@ -17,6 +18,7 @@ export const resize = tenantProcedure('vm.write')
       method: 'POST',
       path: '/vms/{id}/resize',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['vms'],
       summary: 'Resize a stopped VM to another flavor (202)',
     },

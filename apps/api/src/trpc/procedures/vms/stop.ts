@@ -1,4 +1,5 @@
 import { vmAcceptedSchema, vmActionInput } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { tenantProcedure } from '../../trpc';
 import { vmAction } from './action';
 
@@ -9,6 +10,7 @@ export const stop = tenantProcedure('vm.write')
       method: 'POST',
       path: '/vms/{id}/stop',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['vms'],
       summary: 'Stop a VM (ACPI shutdown)',
     },

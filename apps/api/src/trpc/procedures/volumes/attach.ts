@@ -1,5 +1,6 @@
 import { volumeAcceptedSchema, volumeAttachInput } from '@palisade/contracts';
 import { getVm } from '@palisade/db';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { invalidState, notFound } from '../../../resources/errors';
 import { tenantProcedure } from '../../trpc';
 import { volumeChange } from './change';
@@ -11,6 +12,7 @@ export const attach = tenantProcedure('volume.write')
       method: 'POST',
       path: '/volumes/{id}/attach',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['volumes'],
       summary: 'Attach a volume to a VM (202)',
     },

@@ -1,6 +1,6 @@
 import { volumeAcceptedSchema, volumeCreateInput } from '@palisade/contracts';
 import { insertVolume } from '@palisade/db';
-import { accept } from '../../../resources/accept';
+import { accept, ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { nameConflict } from '../../../resources/errors';
 import { consume } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
@@ -16,6 +16,7 @@ export const create = tenantProcedure('volume.write')
       method: 'POST',
       path: '/volumes',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['volumes'],
       summary: 'Create a volume (202)',
     },

@@ -1,4 +1,5 @@
 import { AppError, ErrorCode, volumeActionInput, volumeAcceptedSchema } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { release } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
 import { volumeChange } from './change';
@@ -13,6 +14,7 @@ export const remove = tenantProcedure('volume.write')
       method: 'DELETE',
       path: '/volumes/{id}',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['volumes'],
       summary: 'Delete a volume (202)',
     },

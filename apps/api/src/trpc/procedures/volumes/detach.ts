@@ -1,4 +1,5 @@
 import { volumeActionInput, volumeAcceptedSchema } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { invalidState } from '../../../resources/errors';
 import { tenantProcedure } from '../../trpc';
 import { volumeChange } from './change';
@@ -10,6 +11,7 @@ export const detach = tenantProcedure('volume.write')
       method: 'POST',
       path: '/volumes/{id}/detach',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['volumes'],
       summary: 'Detach a volume (202)',
     },

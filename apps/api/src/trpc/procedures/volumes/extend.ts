@@ -1,4 +1,5 @@
 import { AppError, ErrorCode, volumeAcceptedSchema, volumeExtendInput } from '@palisade/contracts';
+import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { consume } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
 import { volumeChange } from './change';
@@ -10,6 +11,7 @@ export const extend = tenantProcedure('volume.write')
       method: 'POST',
       path: '/volumes/{id}/extend',
       protect: true,
+      ...ACCEPTED_OPENAPI,
       tags: ['volumes'],
       summary: 'Extend a volume (202)',
     },
