@@ -463,6 +463,66 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
     });
   });
 
+  describe('quota and roles', () => {
+    it('an operator sets a quota (audited, no tenant); tenant owners cannot; an unknown tenant is 404', async () => {
+      const [t] = await api.tenants('quota-set');
+      const set = await api.rest('olivia', 'PUT', `/admin/tenants/${t!.id}/quota`, {
+        body: { limits: { vcpus: 3, vms: 2 } },
+      });
+      expect(set.status).toBe(200);
+      expect(set.data).toMatchObject({
+        limits: { vcpus: 3, vms: 2, ramMiB: 0 },
+        usage: { vcpus: 0 },
+      });
+      const again = await api.call('olivia', 'admin.quotas.set', {
+        mutation: true,
+        input: { tenantId: t!.id, limits: { ramMiB: 1024 } },
+      });
+      expect(again.data).toMatchObject({ limits: { vcpus: 3, vms: 2, ramMiB: 1024 } });
+      const audit = await withPlatform(api.db, 'test: read audit', (tx) =>
+        tx
+          .select()
+          .from(schema.auditEvents)
+          .where(
+            and(eq(schema.auditEvents.targetId, t!.id), eq(schema.auditEvents.action, 'quota.set')),
+          ),
+      );
+      expect(audit).toHaveLength(2);
+      expect(audit.every((e) => e.tenantId === null && e.actorId === api.sub.olivia)).toBe(true);
+      const denied = await mutate('admin.quotas.set', {
+        tenantId: tenant.id,
+        limits: { vcpus: 999 },
+      });
+      expect(denied).toMatchObject({ status: 403, code: ErrorCode.AUTH_FORBIDDEN });
+      const missing = await api.call('olivia', 'admin.quotas.set', {
+        mutation: true,
+        input: { tenantId: crypto.randomUUID(), limits: {} },
+      });
+      expect(missing).toMatchObject({ status: 404, code: ErrorCode.NOT_FOUND });
+      expect(missing.message).toMatch(/^tenantId: /);
+      const negative = await api.call('olivia', 'admin.quotas.set', {
+        mutation: true,
+        input: { tenantId: t!.id, limits: { vcpus: -1 } },
+      });
+      expect(negative).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
+      expect(negative.message).toMatch(/limits\.vcpus: must not be negative/);
+    });
+
+    it('a viewer reads VMs, operations and quota but cannot change anything', async () => {
+      const [t] = await api.tenants('viewer');
+      await api.member('bob', t!.id, 'viewer');
+      await quota(api.db, t!.id, roomy);
+      const as = (proc: string, input?: unknown, mutation = false) =>
+        api.call('bob', proc, { tenant: t!.id, input, mutation });
+      expect((await as('vms.list', {})).status).toBe(200);
+      expect((await as('operations.list', {})).status).toBe(200);
+      expect((await as('quota.get')).status).toBe(200);
+      const write = await as('networks.create', { name: 'nope', cidr: '10.0.0.0/24' }, true);
+      expect(write).toMatchObject({ status: 403, code: ErrorCode.AUTH_FORBIDDEN });
+      expect((await as('audit.list', {})).data).toMatchObject({ items: [] });
+    });
+  });
+
   describe('audit', () => {
     it('tenants read their own audit log; operators read everyone’s through admin', async () => {
       const mine = (await query('audit.list', { action: 'vm.create', limit: 5 })).data as {
