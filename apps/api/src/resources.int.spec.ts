@@ -264,6 +264,27 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
       expect(second.message).toMatch(/vm\.start operation in progress/);
     });
 
+    it('ten concurrent actions on one VM: exactly one is accepted, the rest are 409', async () => {
+      const vm = await stoppedVm('contended');
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          mutate(i % 2 ? 'vms.start' : 'vms.rebuild', { id: vm.id }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      for (const r of results.filter((r) => r.status !== 200))
+        expect(r).toMatchObject({ status: 409, code: ErrorCode.OPERATION_IN_PROGRESS });
+      const active = await withPlatform(api.db, 'test: active ops', (tx) =>
+        tx
+          .select()
+          .from(schema.operations)
+          .where(
+            and(eq(schema.operations.targetId, vm.id), eq(schema.operations.state, 'pending')),
+          ),
+      );
+      expect(active).toHaveLength(1);
+    });
+
     it('the state machine refuses actions the observed state forbids, saying why', async () => {
       const vm = await stoppedVm('statey');
       const r = await mutate('vms.stop', { id: vm.id });
