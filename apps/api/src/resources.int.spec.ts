@@ -399,6 +399,34 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
     });
   });
 
+  describe('networks under concurrency', () => {
+    it('deleting a network while VMs are being created on it never deadlocks or strands a NIC', async () => {
+      const made = (await mutate('networks.create', { name: 'contested', cidr: '10.40.0.0/24' }))
+        .data as { network: { id: string }; operation: Operation };
+      await endOperation(api.db, made.operation.id);
+      const networkId = made.network.id;
+      const [del, ...creates] = await Promise.all([
+        mutate('networks.delete', { id: networkId }),
+        ...Array.from({ length: 8 }, (_, i) =>
+          mutate('vms.create', vmInput(`ct-${i}`, { networkId })),
+        ),
+      ]);
+      for (const r of [del!, ...creates]) expect([200, 404, 409]).toContain(r.status);
+      const [nics] = await withPlatform(api.db, 'test: nics on network', (tx) =>
+        tx
+          .select({ n: sql<number>`count(*)::int` })
+          .from(schema.nics)
+          .where(eq(schema.nics.networkId, networkId)),
+      );
+      const created = creates.filter((r) => r.status === 200).length;
+      expect(nics!.n).toBe(created);
+      // Either the delete won (and no VM got a NIC on it) or VMs did (and the delete was refused).
+      expect(del!.status === 200 ? created : del!.code).toBe(
+        del!.status === 200 ? 0 : ErrorCode.RESOURCE_IN_USE,
+      );
+    });
+  });
+
   describe('volumes and snapshots', () => {
     const setVolume = (id: string, status: 'available') =>
       withPlatform(api.db, 'test fixture: worker made the volume', (tx) =>

@@ -3,6 +3,12 @@
  * request fits, and write the new usage, all in the caller's transaction. A refusal is an
  * AppError with the stable code quota.exceeded and the domain's exact wording ("needs 4 vCPUs,
  * 2 of 8 left"), naming every resource that is short.
+ *
+ * Lock order, to stay free of deadlocks: a path that takes the usage row FIRST may afterwards
+ * lock (or key-share-lock through a foreign key) only rows that no path locks BEFORE the usage
+ * row. VM create takes the ledger and then key-share-locks its network (the NIC's foreign key),
+ * so network delete takes the ledger before it locks the network. VM, volume and snapshot
+ * changes lock their row and then the ledger; no ledger-first path touches those rows.
  */
 import { AppError, ErrorCode } from '@palisade/contracts';
 import { lockUsage, readLimits, readUsage, writeUsage, type Tx } from '@palisade/db';

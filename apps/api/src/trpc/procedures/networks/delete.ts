@@ -4,7 +4,13 @@ import {
   networkAcceptedSchema,
   networkDeleteInput,
 } from '@palisade/contracts';
-import { activeOperationOf, countNicsOnNetwork, getNetwork, setNetworkStatus } from '@palisade/db';
+import {
+  activeOperationOf,
+  countNicsOnNetwork,
+  getNetwork,
+  lockUsage,
+  setNetworkStatus,
+} from '@palisade/db';
 import { accept, ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { busy, notFound } from '../../../resources/errors';
 import { release } from '../../../resources/ledger';
@@ -34,6 +40,9 @@ export const remove = tenantProcedure('network.write')
         targetType: 'network',
         input,
         run: async (tx) => {
+          // Ledger first (see ledger.ts, lock order): a VM create holding the ledger key-share
+          // locks this network when it inserts its NIC.
+          await lockUsage(tx, { tenantId });
           const network = await getNetwork(tx, { tenantId, id: input.id, forUpdate: true });
           if (!network) throw notFound('network', input.id);
           const active = await activeOperationOf(tx, { tenantId, targetId: network.id });

@@ -63,10 +63,6 @@ export const create = tenantProcedure('vm.write')
         run: async (tx: Tx) => {
           const flavor = await usableFlavor(tx, input.flavorId);
           await usableImage(tx, tenantId, input.imageId);
-          const network = await getNetwork(tx, { tenantId, id: input.networkId });
-          if (!network) throw notFound('network', input.networkId, 'networkId');
-          if (network.status === 'error')
-            throw invalidState(`networkId: network ${network.name} is in error`);
           const keys = [];
           for (const [i, id] of input.sshKeyIds.entries()) {
             const key = await getSshKey(tx, { tenantId, id });
@@ -74,6 +70,12 @@ export const create = tenantProcedure('vm.write')
             keys.push(key);
           }
           await consume(tx, tenantId, footprintOf(flavor));
+          // Read the network only now, under the ledger lock: a network delete takes the same
+          // lock before marking the network, so what is read here is not about to vanish.
+          const network = await getNetwork(tx, { tenantId, id: input.networkId });
+          if (!network) throw notFound('network', input.networkId, 'networkId');
+          if (network.status === 'error')
+            throw invalidState(`networkId: network ${network.name} is in error`);
 
           const taken: McsPair[] = await visibleMcsPairs(tx, { tenantId });
           const vm = await insertAllocated(

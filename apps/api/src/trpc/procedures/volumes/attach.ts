@@ -21,7 +21,9 @@ export const attach = tenantProcedure('volume.write')
   .output(volumeAcceptedSchema)
   .mutation(({ ctx, input }) =>
     volumeChange(ctx, 'volume.attach', input, async (tx, volume) => {
-      const vm = await getVm(tx, { tenantId: ctx.tenant.id, id: input.vmId });
+      // Locked so a concurrent VM delete either finishes first (and the VM is not found) or
+      // waits for the attach: a volume never ends up attached to a deleted VM.
+      const vm = await getVm(tx, { tenantId: ctx.tenant.id, id: input.vmId, forUpdate: true });
       if (!vm) throw notFound('VM', input.vmId, 'vmId');
       if (volume.vmId) throw invalidState(`volume ${volume.name} is already attached`);
       if (volume.status !== 'available')
