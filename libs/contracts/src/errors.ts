@@ -13,6 +13,8 @@ export const ErrorCode = {
   INTERNAL: 'common.internal',
   UNAVAILABLE: 'common.unavailable',
   PAYLOAD_TOO_LARGE: 'common.payload_too_large',
+  /** The Idempotency-Key was already used for a different request. */
+  IDEMPOTENCY_KEY_REUSED: 'common.idempotency_key_reused',
   // auth
   AUTH_MISSING_TOKEN: 'auth.missing_token',
   AUTH_MALFORMED_TOKEN: 'auth.malformed_token',
@@ -41,6 +43,13 @@ export const ErrorCode = {
   // hosts
   HOST_NOT_ENROLLED: 'hosts.not_enrolled',
   HOST_AGENT_UNREACHABLE: 'hosts.agent_unreachable',
+  // quota
+  QUOTA_EXCEEDED: 'quota.exceeded',
+  // resources and their operations
+  OPERATION_IN_PROGRESS: 'operation.in_progress',
+  INVALID_STATE: 'resource.invalid_state',
+  RESOURCE_IN_USE: 'resource.in_use',
+  ALLOCATION_EXHAUSTED: 'allocation.exhausted',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -73,6 +73,37 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     trpc: 'CONFLICT',
     message: 'A tenant must keep at least one owner.',
   },
+  // The key was used for another request: repeating it cannot succeed (IETF idempotency draft).
+  [ErrorCode.IDEMPOTENCY_KEY_REUSED]: {
+    http: 422,
+    trpc: 'UNPROCESSABLE_CONTENT',
+    message: 'This Idempotency-Key was already used for a different request.',
+  },
+  [ErrorCode.QUOTA_EXCEEDED]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'The request does not fit in the tenant quota.',
+  },
+  [ErrorCode.OPERATION_IN_PROGRESS]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'Another operation on this resource is in progress.',
+  },
+  [ErrorCode.INVALID_STATE]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'The resource is not in a state that allows this.',
+  },
+  [ErrorCode.RESOURCE_IN_USE]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'The resource is still in use.',
+  },
+  [ErrorCode.ALLOCATION_EXHAUSTED]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'No free address, segment or label is left to allocate.',
+  },
   [ErrorCode.AUTH_FORBIDDEN]: {
     http: 403,
     trpc: 'FORBIDDEN',

@@ -1,6 +1,7 @@
 import { All, Controller, Get, Header, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { createOpenApiNodeHttpHandler } from 'trpc-to-openapi';
+import type { TrpcContext } from '../trpc/context';
 import { ContextService } from '../trpc/context.service';
 import { appRouter } from '../trpc/router';
 import { buildOpenApiDocument, REST_BASE } from './openapi';
@@ -18,6 +19,9 @@ export class RestController {
     this.handler = createOpenApiNodeHttpHandler({
       router: appRouter,
       createContext: ({ req }: { req: Request }) => this.context.create(req),
+      // Accepted changes answer 202 (their operation still runs); everything else keeps 200.
+      responseMeta: ({ ctx, errors }: { ctx?: TrpcContext; errors: unknown[] }) =>
+        errors.length === 0 && ctx?.response.status ? { status: ctx.response.status } : {},
       onError: ({ error, req }: { error: { code: string; cause?: unknown }; req: Request }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
           req.log.error({ err: error.cause ?? error }, 'rest procedure failed');

@@ -32,7 +32,19 @@ export interface TestApi {
   call(
     user: DemoUser | { bearer: string },
     proc: string,
-    opts?: { tenant?: string; input?: unknown; mutation?: boolean },
+    opts?: {
+      tenant?: string;
+      input?: unknown;
+      mutation?: boolean;
+      headers?: Record<string, string>;
+    },
+  ): Promise<CallResult>;
+  /** A REST call under /v1 as `user`; `code` and `message` come from the error body. */
+  rest(
+    user: DemoUser,
+    method: string,
+    path: string,
+    opts?: { tenant?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<CallResult>;
   /** Fresh tenants with a random slug suffix, so runs never collide. */
   tenants(...names: string[]): Promise<{ id: string; slug: string }[]>;
@@ -79,7 +91,10 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     sub,
     async call(user, proc, opts = {}) {
       const bearer = typeof user === 'string' ? token[user] : user.bearer;
-      const headers: Record<string, string> = { authorization: `Bearer ${bearer}` };
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${bearer}`,
+        ...opts.headers,
+      };
       if (opts.tenant) headers['x-palisade-tenant'] = opts.tenant;
       const res = opts.mutation
         ? await fetch(`${base}/trpc/${proc}`, {
@@ -100,6 +115,27 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
         data: body.result?.data as never,
         code: body.error?.data.code,
         message: body.error?.message,
+      };
+    },
+    async rest(user, method, path, opts = {}) {
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${token[user]}`,
+        ...opts.headers,
+      };
+      if (opts.tenant) headers['x-palisade-tenant'] = opts.tenant;
+      if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${base}/v1${path}`, {
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      });
+      const body = (await res.json()) as { code?: string; message?: string };
+      const error = res.status >= 400 ? (body as { data?: { code?: string } }) : undefined;
+      return {
+        status: res.status,
+        data: body as never,
+        code: error?.data?.code,
+        message: error ? body.message : undefined,
       };
     },
     async tenants(...names) {

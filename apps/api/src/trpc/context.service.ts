@@ -19,12 +19,17 @@ export class ContextService {
   async create(req: Request): Promise<TrpcContext> {
     const { principal, error } = await this.auth.authenticate(req.headers.authorization);
     const tenant = req.headers['x-palisade-tenant'];
+    const key = req.headers['idempotency-key'];
+    const wait = new URL(req.originalUrl ?? req.url, 'http://localhost').searchParams.get('wait');
     return {
       requestId: String(req.id),
       sourceIp: req.ip,
       principal,
       authError: error,
       tenantHeader: typeof tenant === 'string' ? tenant : undefined,
+      idempotencyKey: typeof key === 'string' ? key : undefined,
+      waitQuery: wait === 'true' || wait === '1',
+      response: {},
       db: this.database.db,
       identity: this.identity,
       pki: this.pki,

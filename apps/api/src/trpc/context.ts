@@ -15,6 +15,12 @@ export interface TrpcContext {
   authError: AppError | null;
   /** The tenant the caller asked to act in (X-Palisade-Tenant), not yet checked. */
   tenantHeader: string | undefined;
+  /** The Idempotency-Key header, not yet checked (see resources/accept.ts). */
+  idempotencyKey: string | undefined;
+  /** `?wait=true` (or 1) on the URL: REST's way to ask an accepted change to wait. */
+  waitQuery: boolean;
+  /** What a procedure wants the REST response to carry besides its body (202 for accepted). */
+  response: { status?: number };
   db: Db;
   /** Keycloak's admin API, for the procedures that change identities (onboarding, API clients). */
   identity: IdentityAdmin;

@@ -9,6 +9,13 @@ import { me } from './procedures/me';
 import { membersRouter } from './procedures/members';
 import { sshKeysRouter } from './procedures/ssh-keys';
 import { adminTenantsRouter } from './procedures/tenants';
+import { vmsRouter } from './procedures/vms';
+import { networksRouter } from './procedures/networks';
+import { snapshotsRouter } from './procedures/snapshots';
+import { volumesRouter } from './procedures/volumes';
+import { operationsRouter } from './procedures/operations';
+import { adminQuotasRouter, quotaRouter } from './procedures/quotas';
+import { adminAuditRouter, auditRouter } from './procedures/audit';
 import { router } from './trpc';
 
 export const appRouter = router({
@@ -17,10 +24,19 @@ export const appRouter = router({
   flavors: flavorsRouter,
   members: membersRouter,
   apiClients: apiClientsRouter,
+  vms: vmsRouter,
+  networks: networksRouter,
+  volumes: volumesRouter,
+  snapshots: snapshotsRouter,
+  operations: operationsRouter,
+  quota: quotaRouter,
+  audit: auditRouter,
   admin: router({
     flavors: adminFlavorsRouter,
     tenants: adminTenantsRouter,
     hosts: adminHostsRouter,
+    quotas: adminQuotasRouter,
+    audit: adminAuditRouter,
   }),
 });
 

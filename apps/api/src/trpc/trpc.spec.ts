@@ -29,6 +29,9 @@ const ctx = (p: Principal | null, authError: AppError | null = null): TrpcContex
   principal: p,
   authError,
   tenantHeader: undefined,
+  idempotencyKey: undefined,
+  waitQuery: false,
+  response: {},
   // These procedures never reach the database or the CA.
   db: {} as Db,
   identity: {} as IdentityAdmin,

@@ -31,3 +31,8 @@ export async function setFlavorDisabled(
     .returning();
   return row;
 }
+
+export async function getFlavor(tx: Tx, p: { id: string }): Promise<FlavorRow | undefined> {
+  const [row] = await tx.select().from(flavors).where(eq(flavors.id, p.id));
+  return row;
+}

@@ -9,8 +9,7 @@
 import { and, asc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Tx } from '../scope';
 import { operations, type OperationStep } from '../schema';
-
-export type OperationRow = typeof operations.$inferSelect;
+import type { OperationRow } from './operations';
 
 /** Pending operations of the given kinds not yet handed to the queue, oldest first. Rows another
  *  relay holds are skipped, so several relays never enqueue the same row in the same instant (the

@@ -1,0 +1,29 @@
+import type { Vm } from '@palisade/contracts';
+import { getVm, nicsOf, type NicRow, type Tx, type VmRow } from '@palisade/db';
+import { notFound } from '../../../resources/errors';
+
+/** node-postgres returns inet as "10.0.0.5" or "10.0.0.5/32"; tenants see the address. */
+const hostAddress = (ip: string) => ip.replace(/\/32$/, '');
+
+export const toVm = (r: VmRow, nics: NicRow[]): Vm => ({
+  id: r.id,
+  name: r.name,
+  flavorId: r.flavorId,
+  imageId: r.imageId,
+  desiredState: r.desiredState,
+  observedState: r.observedState,
+  tags: r.tags,
+  nics: nics
+    .filter((n) => n.vmId === r.id)
+    .map((n) => ({ networkId: n.networkId, mac: n.mac, ip: hostAddress(n.ip) })),
+  mcs: r.mcsC1 === null || r.mcsC2 === null ? null : `c${r.mcsC1},c${r.mcsC2}`,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
+});
+
+/** The VM as an accepted change answers it (a deleted VM included: the answer to its delete). */
+export async function vmView(tx: Tx, tenantId: string, id: string): Promise<{ vm: Vm }> {
+  const row = await getVm(tx, { tenantId, id, includeDeleted: true });
+  if (!row) throw notFound('VM', id);
+  return { vm: toVm(row, await nicsOf(tx, { tenantId, vmIds: [row.id] })) };
+}

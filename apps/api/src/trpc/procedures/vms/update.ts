@@ -1,0 +1,47 @@
+import { vmSchema, vmUpdateInput } from '@palisade/contracts';
+import { getVm, nicsOf, recordAudit, updateVm, withTenant } from '@palisade/db';
+import { nameConflict, notFound } from '../../../resources/errors';
+import { auditOf } from '../../audit';
+import { tenantProcedure } from '../../trpc';
+import { toVm } from './to-dto';
+
+/**
+ * Renames or retags a VM. Only control-plane metadata changes, so there is no operation: the
+ * new name reaches libvirt with the next operation that redefines the domain.
+ */
+export const update = tenantProcedure('vm.write')
+  .meta({
+    openapi: {
+      method: 'PATCH',
+      path: '/vms/{id}',
+      protect: true,
+      tags: ['vms'],
+      summary: 'Rename or retag a VM',
+    },
+  })
+  .input(vmUpdateInput)
+  .output(vmSchema)
+  .mutation(({ ctx, input }) =>
+    withTenant(ctx.db, ctx.tenant.id, async (tx) => {
+      const tenantId = ctx.tenant.id;
+      const vm = await getVm(tx, { tenantId, id: input.id, forUpdate: true });
+      if (!vm) throw notFound('VM', input.id);
+      const set = {
+        ...(input.name !== undefined && { name: input.name }),
+        ...(input.tags !== undefined && { tags: input.tags }),
+      };
+      const row = await tx
+        .transaction((sp) => updateVm(sp, { tenantId, id: vm.id, set }))
+        .catch((e: unknown) => nameConflict(e, 'vms_tenant_name', 'VM', input.name ?? vm.name));
+      await recordAudit(
+        tx,
+        auditOf(
+          ctx,
+          'vm.update',
+          { type: 'vm', id: vm.id },
+          { from: { name: vm.name, tags: vm.tags }, to: set },
+        ),
+      );
+      return toVm(row!, await nicsOf(tx, { tenantId, vmIds: [vm.id] }));
+    }),
+  );
