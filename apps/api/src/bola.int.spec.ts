@@ -14,6 +14,9 @@ import { endOperation, observe, quota, roomy, seedCatalog, type Catalog } from '
 import { startTestApi, type TestApi } from './testing/harness';
 
 interface Ids {
+  /** A's owner's membership, and an API client of A's. */
+  member: string;
+  apiClient: string;
   vm: string;
   network: string;
   operation: string;
@@ -197,6 +200,26 @@ const CASES: Record<string, Case> = {
     rest: (a) => ['GET', `/snapshots?vmId=${a.vm}`],
     expect: 'empty',
   },
+  'members.setRole': {
+    input: (a) => ({ id: a.member, role: 'viewer' }),
+    mutation: true,
+    rest: (a) => ['PATCH', `/members/${a.member}`, { role: 'viewer' }],
+  },
+  'members.remove': {
+    input: (a) => ({ id: a.member }),
+    mutation: true,
+    rest: (a) => ['DELETE', `/members/${a.member}`],
+  },
+  'apiClients.rotate': {
+    input: (a) => ({ id: a.apiClient }),
+    mutation: true,
+    rest: (a) => ['POST', `/api-clients/${a.apiClient}/rotate`, {}],
+  },
+  'apiClients.revoke': {
+    input: (a) => ({ id: a.apiClient }),
+    mutation: true,
+    rest: (a) => ['DELETE', `/api-clients/${a.apiClient}`],
+  },
   'audit.list': {
     input: (a) => ({ targetId: a.vm }),
     rest: (a) => ['GET', `/audit?targetId=${a.vm}`],
@@ -212,6 +235,10 @@ const NO_FOREIGN_ID = new Set([
   'quota.get',
   'networks.create',
   'volumes.create',
+  'members.list',
+  'members.invite',
+  'apiClients.list',
+  'apiClients.create',
 ]);
 
 const tenantProcedures = Object.entries(
@@ -250,6 +277,14 @@ describe('BOLA matrix: tenant B with tenant A’s IDs (real stack)', () => {
         .select()
         .from(schema.sshKeys)
         .where(eq(schema.sshKeys.tenantId, tenantA.id)),
+      memberships: await tx
+        .select()
+        .from(schema.memberships)
+        .where(eq(schema.memberships.tenantId, tenantA.id)),
+      apiClients: await tx
+        .select()
+        .from(schema.apiClients)
+        .where(eq(schema.apiClients.tenantId, tenantA.id)),
     }));
 
   beforeAll(async () => {
@@ -310,7 +345,18 @@ describe('BOLA matrix: tenant B with tenant A’s IDs (real stack)', () => {
         .set({ status: 'available' })
         .where(eq(schema.volumes.id, bVolume.volume.id)),
     );
+    const [owner] = await withPlatform(api.db, 'test: A owner membership', (tx) =>
+      tx
+        .select({ id: schema.memberships.id })
+        .from(schema.memberships)
+        .where(eq(schema.memberships.tenantId, tenantA.id)),
+    );
+    const client = (await asA('apiClients.create', { name: 'a-robot', role: 'viewer' })).data as {
+      id: string;
+    };
     a = {
+      member: owner!.id,
+      apiClient: client.id,
       bVolume: bVolume.volume.id,
       volume: volume.volume.id,
       snapshot: snap.snapshot.id,
