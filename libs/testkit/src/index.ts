@@ -1,2 +1,3 @@
 export * from './keycloak';
 export * from './stack';
+export * from './netns-lab';
