@@ -5,3 +5,4 @@ export * from './jobs';
 export * from './vm-spec';
 export * from './ssh-keys';
 export * from './flavors';
+export * from './isolation-report';

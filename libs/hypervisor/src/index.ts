@@ -6,5 +6,6 @@ export * from './designer';
 export * from './domain';
 export type * from './hypervisor';
 export * from './host-network';
+export * from './isolation';
 export * from './simulated';
 export { parseXml, writeXml, XmlError, type XmlElement } from './xml/xml';
