@@ -207,7 +207,11 @@ export async function collectIsolationReport(
       vcpus,
       memoryHardLimitBytes: await measuredFile(file('memory', 'memory.limit_in_bytes'), limit),
       memorySoftLimitBytes: await measuredFile(file('memory', 'memory.soft_limit_in_bytes'), limit),
-      blkioWeight: await measuredFile(file('blkio', 'blkio.weight')),
+      // CFQ's blkio.weight, or BFQ's blkio.bfq.weight where BFQ is the scheduler (this kernel).
+      blkioWeight:
+        cg !== null && (await readNumber(file('blkio', 'blkio.weight')!)) === null
+          ? await measuredFile(file('blkio', 'blkio.bfq.weight'))
+          : await measuredFile(file('blkio', 'blkio.weight')),
     },
     network,
     storage,
