@@ -5,7 +5,7 @@
 export * from './designer';
 export * from './domain';
 export type * from './hypervisor';
+export * from './simulated';
 export * from './host-network';
 export * from './isolation';
-export * from './simulated';
 export { parseXml, writeXml, XmlError, type XmlElement } from './xml/xml';
