@@ -14,3 +14,4 @@ export * from './networks';
 export * from './volumes';
 export * from './snapshots';
 export * from './quotas';
+export * from './isolation-report';

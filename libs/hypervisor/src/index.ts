@@ -6,4 +6,6 @@ export * from './designer';
 export * from './domain';
 export type * from './hypervisor';
 export * from './simulated';
+export * from './host-network';
+export * from './isolation';
 export { parseXml, writeXml, XmlError, type XmlElement } from './xml/xml';

@@ -1,3 +1,4 @@
 export * from './keycloak';
 export * from './stack';
 export * from './redis';
+export * from './netns-lab';

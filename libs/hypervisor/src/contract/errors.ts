@@ -33,6 +33,10 @@ export const HypervisorErrorKind = {
   VOLUME_NOT_FOUND: 'volume_not_found',
   /** A segment's bridge still has a running domain's interface on it. */
   SEGMENT_IN_USE: 'segment_in_use',
+  /** A device under a segment's names exists with the wrong kind, or its uplink is a port of
+   *  another bridge, or its trunk/underlay device is missing: not repairable without touching
+   *  something the segment does not own. */
+  SEGMENT_CONFLICT: 'segment_conflict',
 } as const;
 
 export type HypervisorErrorKind = (typeof HypervisorErrorKind)[keyof typeof HypervisorErrorKind];
@@ -50,6 +54,7 @@ const CODE_OF: Record<HypervisorErrorKind, ErrorCode> = {
   volume_conflict: ErrorCode.CONFLICT,
   volume_not_found: ErrorCode.NOT_FOUND,
   segment_in_use: ErrorCode.CONFLICT,
+  segment_conflict: ErrorCode.CONFLICT,
 };
 
 export function hypervisorError(

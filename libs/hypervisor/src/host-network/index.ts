@@ -1,0 +1,19 @@
+export {
+  parseFloodRemotes,
+  parseIpLinks,
+  planSegment,
+  planSegmentRemoval,
+  uplinkName,
+  validateSegmentSpec,
+  type ObservedHost,
+  type ObservedLink,
+  type SegmentStep,
+} from './plan';
+export {
+  execRunner,
+  LinuxSegments,
+  probeVlanSupport,
+  type CommandResult,
+  type CommandRunner,
+  type LinuxSegmentsOptions,
+} from './linux-segments';

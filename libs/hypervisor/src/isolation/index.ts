@@ -1,0 +1,6 @@
+export {
+  collectIsolationReport,
+  parseNwfilterBindingList,
+  type CollectIsolationInput,
+  type NwfilterBinding,
+} from './report';
