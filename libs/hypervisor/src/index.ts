@@ -5,5 +5,6 @@
 export * from './designer';
 export * from './domain';
 export type * from './hypervisor';
+export * from './libvirt';
 export * from './simulated';
 export { parseXml, writeXml, XmlError, type XmlElement } from './xml/xml';

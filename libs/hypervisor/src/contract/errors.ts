@@ -31,6 +31,9 @@ export const HypervisorErrorKind = {
   /** A volume exists at the path with a different size, format or encryption. */
   VOLUME_CONFLICT: 'volume_conflict',
   VOLUME_NOT_FOUND: 'volume_not_found',
+  /** A volume path, backing file or external data file outside the host's volume directories,
+   *  or a reference that is not a plain file (json:, nbd:, ...): never handed to QEMU. */
+  VOLUME_UNTRUSTED: 'volume_untrusted',
   /** A segment's bridge still has a running domain's interface on it. */
   SEGMENT_IN_USE: 'segment_in_use',
 } as const;
@@ -49,6 +52,7 @@ const CODE_OF: Record<HypervisorErrorKind, ErrorCode> = {
   volume_shrink: ErrorCode.VALIDATION_FAILED,
   volume_conflict: ErrorCode.CONFLICT,
   volume_not_found: ErrorCode.NOT_FOUND,
+  volume_untrusted: ErrorCode.VALIDATION_FAILED,
   segment_in_use: ErrorCode.CONFLICT,
 };
 

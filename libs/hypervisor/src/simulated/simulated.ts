@@ -35,6 +35,7 @@
  */
 import { parseDomainXml, domainToXml, type Domain } from '../domain/domain';
 import { hypervisorError, HypervisorErrorKind as K } from '../contract/errors';
+import { KeyedLock } from '../util/keyed-lock';
 import type {
   DomainDetails,
   DomainEvent,
@@ -130,7 +131,7 @@ export class SimulatedHypervisor implements Hypervisor {
   private readonly volumeMap = new Map<string, SimVolume>();
   private readonly segments = new Map<string, SegmentSpec>();
   private readonly listeners = new Set<(e: DomainEvent) => void>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly clock: SimulatedClock;
   private readonly totals: { cpus: number; memoryMiB: number; storageGiB: number };
   private nextId = 1;
@@ -568,19 +569,7 @@ export class SimulatedHypervisor implements Hypervisor {
     if (ms > 0) await this.clock.sleep(ms);
   }
 
-  /** Runs `fn` after every earlier call on the same key has settled. */
-  private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    }
+  private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(key, fn);
   }
 }
