@@ -26,6 +26,8 @@ export const HypervisorErrorKind = {
   SECRET_CONFLICT: 'secret_conflict',
   /** Not enough memory (start) or storage (volume create/resize) on the host. */
   INSUFFICIENT_CAPACITY: 'insufficient_capacity',
+  /** A disk key QEMU cannot use: LUKS passphrases must be valid UTF-8 (see keys.ts). */
+  INVALID_KEY: 'invalid_key',
   /** A resize asked for a smaller image. */
   VOLUME_SHRINK: 'volume_shrink',
   /** A volume exists at the path with a different size, format or encryption. */
@@ -49,6 +51,7 @@ const CODE_OF: Record<HypervisorErrorKind, ErrorCode> = {
   secret_missing: ErrorCode.CONFLICT,
   secret_conflict: ErrorCode.CONFLICT,
   insufficient_capacity: ErrorCode.UNAVAILABLE,
+  invalid_key: ErrorCode.VALIDATION_FAILED,
   volume_shrink: ErrorCode.VALIDATION_FAILED,
   volume_conflict: ErrorCode.CONFLICT,
   volume_not_found: ErrorCode.NOT_FOUND,

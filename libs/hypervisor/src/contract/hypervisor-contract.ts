@@ -301,6 +301,23 @@ export function describeHypervisorContract(
       });
     });
 
+    describe('keys', () => {
+      it('refuses a LUKS key that is not valid UTF-8, for a volume and for a secret', async () => {
+        // QEMU reads LUKS passphrases as UTF-8 text; 0xff never occurs in UTF-8.
+        const key = new Uint8Array(32).fill(0xff);
+        const path = volumePath();
+        expect(
+          await kindOf(hv.volumes.create({ path, sizeBytes: 16 * 1024 * 1024, luks: { key } })),
+        ).toBe('invalid_key');
+        expect(await hv.volumes.info(path)).toBeNull();
+        const uuid = newSecretUuid();
+        expect(
+          await kindOf(hv.secrets.define({ uuid, usage: `palisade/volume/${uuid}`, value: key })),
+        ).toBe('invalid_key');
+        expect(await hv.secrets.exists(uuid)).toBe(false);
+      });
+    });
+
     describe('volumes', () => {
       it('creates a qcow2 image idempotently and refuses a different one at the same path', async () => {
         const path = volumePath();

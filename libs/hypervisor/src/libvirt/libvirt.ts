@@ -22,6 +22,7 @@ import { access, lstat, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, ErrorCode } from '@palisade/contracts';
 import { hypervisorError, hypervisorErrorKind, HypervisorErrorKind as K } from '../contract/errors';
+import { checkLuksKey } from '../contract/keys';
 import { parsePalisadeMetadata } from '../domain/domain';
 import type {
   DomainDetails,
@@ -60,6 +61,10 @@ export interface LibvirtHypervisorOptions {
   eventBackoff?: { initialMs: number; maxMs: number };
   /** How long an operation waits for a just-started event stream to register (default 10 s). */
   eventReadyTimeoutMs?: number;
+  /** PBKDF2 time QEMU spends on the LUKS key slot at create, and again at every open (each VM
+   *  start, each resize). QEMU's default is 2000 ms. Palisade's keys are random (not passwords),
+   *  so stretching adds no strength; tests use a small value to spare the shared CPUs. */
+  luksIterTimeMs?: number;
   virsh?: string;
   qemuImg?: string;
 }
@@ -119,7 +124,10 @@ export class LibvirtHypervisor implements Hypervisor {
     const { uuid, name } = identityOf(xml);
     await this.eventsSettled();
     return this.locks.run(uuid, async () => {
-      await this.virsh(['define', '/dev/stdin'], `define domain ${name}`, { xml }, xml);
+      // A file, not stdin: Node's stdio pipes are sockets, which virsh cannot open as /dev/stdin.
+      await withPrivateFile(Buffer.from(xml), (file) =>
+        this.virsh(['define', file], `define domain ${name}`, { xml }),
+      );
       this.uuidByName.set(name, uuid);
       return { uuid };
     });
@@ -247,8 +255,9 @@ export class LibvirtHypervisor implements Hypervisor {
   // --- secrets -----------------------------------------------------------------------------------
 
   readonly secrets: Hypervisor['secrets'] = {
-    define: (secret: SecretSpec) => {
+    define: async (secret: SecretSpec) => {
       const uuid = secret.uuid.toLowerCase();
+      checkLuksKey(secret.value, 'value');
       return this.locks.run(`secret:${uuid}`, async () => {
         const xml = writeXml(
           el('secret', { ephemeral: 'yes', private: 'yes' }, [
@@ -257,7 +266,9 @@ export class LibvirtHypervisor implements Hypervisor {
           ]),
         );
         const existed = await this.secrets.exists(uuid);
-        await this.virsh(['secret-define', '/dev/stdin'], `define secret ${uuid}`, {}, xml);
+        await withPrivateFile(Buffer.from(xml), (file) =>
+          this.virsh(['secret-define', file], `define secret ${uuid}`),
+        );
         try {
           await withPrivateFile(secret.value, (file) =>
             this.virsh(
@@ -307,6 +318,7 @@ export class LibvirtHypervisor implements Hypervisor {
             details: { field: 'sizeBytes', value: volume.sizeBytes },
           });
         }
+        if (volume.luks) checkLuksKey(volume.luks.key, 'luks.key');
         const encrypted = volume.luks !== undefined;
         const existing = await this.volumeInfo(target);
         if (existing) {
@@ -343,6 +355,7 @@ export class LibvirtHypervisor implements Hypervisor {
           `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`,
         );
         const args = ['create', '-f', 'qcow2'];
+        const iterTime = this.options.luksIterTimeMs ?? 2000;
         if (backing) args.push('-b', backing.path, '-F', backing.format);
         try {
           const create = async (keyFile?: string) => {
@@ -351,7 +364,7 @@ export class LibvirtHypervisor implements Hypervisor {
                   '--object',
                   `secret,id=sec0,file=${qemuOptValue(keyFile)},format=raw`,
                   '-o',
-                  'encrypt.format=luks,encrypt.key-secret=sec0',
+                  `encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=${iterTime}`,
                 ]
               : [];
             await this.qemuImg(
@@ -612,17 +625,12 @@ export class LibvirtHypervisor implements Hypervisor {
     args: string[],
     what: string,
     context: Record<string, unknown> = {},
-    input?: string,
   ): Promise<string> {
     const cmd = this.options.virsh ?? 'virsh';
     const argv = ['-c', this.options.uri, ...args];
     const timeoutMs = this.options.timeouts?.virshMs ?? 60_000;
     try {
-      const r = await runCommand(
-        cmd,
-        argv,
-        input === undefined ? { timeoutMs } : { timeoutMs, input },
-      );
+      const r = await runCommand(cmd, argv, { timeoutMs });
       if (/^error: /m.test(r.stderr)) {
         throw new CommandError(cmd, argv, 0, r.stderr, r.stdout, false);
       }

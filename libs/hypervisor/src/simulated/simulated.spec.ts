@@ -178,7 +178,7 @@ describe('SimulatedHypervisor: daemon restart and secrets', () => {
 
   it('never holds on to a secret value', async () => {
     const hv = new SimulatedHypervisor({ clock: manualClock() });
-    const value = new Uint8Array(32).fill(0xab);
+    const value = new Uint8Array(32).fill(0x61);
     await hv.secrets.define({ uuid: randomUUID(), usage: 'palisade/volume/y', value });
     const seen = new Set<unknown>();
     const holds = (v: unknown): boolean => {

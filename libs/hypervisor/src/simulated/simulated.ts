@@ -13,6 +13,7 @@
  * - start refuses when an encrypted disk's secret is missing (`secret_missing`), as after a
  *   libvirtd restart (`restartDaemon()`), which also emits `disconnected` and drops all secrets.
  * - secrets are ephemeral and private: the value is not stored at all, only that one was set.
+ *   Keys must be valid UTF-8, as QEMU reads LUKS passphrases as text (`invalid_key`).
  * - volumes have a virtual size, refuse to shrink, and a create of the same path with other
  *   size/format/encryption is a conflict.
  * - capacity: memory is reserved at start (sum of running domains' `<memory>`), storage at
@@ -35,6 +36,7 @@
  */
 import { parseDomainXml, domainToXml, type Domain } from '../domain/domain';
 import { hypervisorError, HypervisorErrorKind as K } from '../contract/errors';
+import { checkLuksKey } from '../contract/keys';
 import { KeyedLock } from '../util/keyed-lock';
 import type {
   DomainDetails,
@@ -358,6 +360,7 @@ export class SimulatedHypervisor implements Hypervisor {
 
   readonly secrets: Hypervisor['secrets'] = {
     define: async (secret: SecretSpec) => {
+      checkLuksKey(secret.value, 'value');
       const uuid = secret.uuid.toLowerCase();
       for (const [other, usage] of this.secretUsage) {
         if (other !== uuid && usage === secret.usage) {
@@ -383,6 +386,7 @@ export class SimulatedHypervisor implements Hypervisor {
     create: async (volume: VolumeSpec) =>
       this.withLock(`vol:${volume.path}`, async () => {
         const existing = this.volumeMap.get(volume.path);
+        if (volume.luks) checkLuksKey(volume.luks.key, 'luks.key');
         const encrypted = volume.luks !== undefined;
         if (existing) {
           const i = existing.info;
