@@ -48,7 +48,9 @@ export interface SecretSpec {
   uuid: string;
   /** Human-readable usage ID, e.g. `palisade/volume/<volumeId>`; unique per host. */
   usage: string;
-  /** Raw key bytes. Implementations pass it on stdin or a private file descriptor, never argv. */
+  /** Raw key bytes. Implementations pass it on stdin or in a 0600 temp file, never argv. Must be
+   *  valid UTF-8 (QEMU reads LUKS passphrases as text; `invalid_key` otherwise), e.g. the base64
+   *  text of 32 random bytes. */
   value: Uint8Array;
 }
 
@@ -58,7 +60,8 @@ export interface VolumeSpec {
   sizeBytes: number;
   /** A read-only base image to create the volume on top of (copy-on-write). */
   backingFile?: { path: string; format: 'qcow2' | 'raw' };
-  /** The key for `qemu-img --object secret`; the same bytes as the libvirt secret's value. */
+  /** The key for `qemu-img --object secret`; the same bytes as the libvirt secret's value, so
+   *  also valid UTF-8. */
   luks?: { key: Uint8Array };
 }
 
