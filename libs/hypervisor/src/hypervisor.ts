@@ -92,6 +92,9 @@ export interface SegmentSpec {
   mtu?: number;
 }
 
+/** Disk keys by the libvirt secret UUID their disk's `<encryption>` names. */
+export type DiskKeys = Record<string, Uint8Array>;
+
 export type DomainEvent =
   | {
       kind: 'lifecycle';
@@ -161,6 +164,26 @@ export interface Hypervisor {
      *  control plane before this call. */
     delete(path: string): Promise<void>;
     info(path: string): Promise<VolumeInfo | null>;
+  };
+
+  // --- snapshots (internal qcow2 snapshots of a stopped domain's disks) -------------------------
+
+  /**
+   * Named internal snapshots taken on every qcow2 disk of the domain's persistent definition at
+   * once. Only while the domain is shut off (`domain_active` otherwise): a live internal snapshot
+   * writes the memory state into the image, and on a LUKS qcow2 that crashes QEMU 7.2 (measured,
+   * see the README). Opening an encrypted image for writing needs its key, hence `keys` for every
+   * encrypted disk (`invalid_key` naming the secret when one is missing or wrong).
+   */
+  snapshots: {
+    /** Success if every disk already has a snapshot of that name. */
+    create(uuid: string, name: string, keys: DiskKeys): Promise<void>;
+    /** Puts every disk back to the snapshot; `snapshot_not_found` if a disk lacks it. */
+    revert(uuid: string, name: string, keys: DiskKeys): Promise<void>;
+    /** Removes the snapshot from every disk that has it; success if none has. */
+    delete(uuid: string, name: string, keys: DiskKeys): Promise<void>;
+    /** Names every disk has, oldest first. Needs no key. */
+    list(uuid: string): Promise<string[]>;
   };
 
   // --- networks (tenant segments) --------------------------------------------------------------

@@ -36,6 +36,8 @@ export const HypervisorErrorKind = {
   /** A volume path, backing file or external data file outside the host's volume directories,
    *  or a reference that is not a plain file (json:, nbd:, ...): never handed to QEMU. */
   VOLUME_UNTRUSTED: 'volume_untrusted',
+  /** The named snapshot is missing on at least one of the domain's disks. */
+  SNAPSHOT_NOT_FOUND: 'snapshot_not_found',
   /** A segment's bridge still has a running domain's interface on it. */
   SEGMENT_IN_USE: 'segment_in_use',
 } as const;
@@ -56,6 +58,7 @@ const CODE_OF: Record<HypervisorErrorKind, ErrorCode> = {
   volume_conflict: ErrorCode.CONFLICT,
   volume_not_found: ErrorCode.NOT_FOUND,
   volume_untrusted: ErrorCode.VALIDATION_FAILED,
+  snapshot_not_found: ErrorCode.NOT_FOUND,
   segment_in_use: ErrorCode.CONFLICT,
 };
 

@@ -216,6 +216,44 @@ describe('LibvirtHypervisor on the real host', () => {
     await expect(virsh('secret-get-value', a)).rejects.toThrow(/secret is private/);
   });
 
+  it('reverting a snapshot of a LUKS disk brings back the data written before it', async () => {
+    const hv = make();
+    const secretUuid = randomUUID();
+    secrets.add(secretUuid);
+    const key = Buffer.from(randomBytes(32).toString('base64'));
+    const path = `${dir}/snap-${randomUUID()}.qcow2`;
+    await hv.volumes.create({ path, sizeBytes: 16 * MiB, luks: { key } });
+    const p = newDomain();
+    await hv.defineDomain(minimalDomainXml({ ...p, disk: { path, secretUuid } }));
+    const keyFile = `${dir}/.key-${randomUUID()}`;
+    writeFileSync(keyFile, key, { mode: 0o600 });
+    // qemu-io reads and writes through the LUKS layer, as the guest would.
+    const io = (cmd: string) =>
+      run('qemu-io', [
+        '--object',
+        `secret,id=k,file=${keyFile},format=raw`,
+        '--image-opts',
+        `driver=qcow2,file.filename=${path},encrypt.key-secret=k`,
+        '-c',
+        cmd,
+      ]);
+    try {
+      await io('write -P 0x5a 0 64k');
+      await hv.snapshots.create(p.uuid, 'before', { [secretUuid]: key });
+      await io('write -P 0xa5 0 64k');
+      expect((await io('read -P 0xa5 0 64k')).stdout).not.toMatch(/Pattern verification failed/);
+      expect(
+        await kindOf(hv.snapshots.revert(p.uuid, 'before', { [secretUuid]: Buffer.from('wrong') })),
+      ).toBe('invalid_key');
+      await hv.snapshots.revert(p.uuid, 'before', { [secretUuid]: key });
+      const after = await io('read -P 0x5a 0 64k');
+      expect(after.stdout).toContain('read 65536/65536 bytes');
+      expect(after.stdout).not.toMatch(/Pattern verification failed/);
+    } finally {
+      rmSync(keyFile, { force: true });
+    }
+  });
+
   describe('volumes', () => {
     it('creates on a raw base image with an explicit backing format, and reports it', async () => {
       const hv = make();

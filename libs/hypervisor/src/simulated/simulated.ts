@@ -24,6 +24,8 @@
  *   before the call that caused it resolves.
  * - a guest crash (`guestCrash()`) follows the live `<on_crash>`: `preserve` leaves an active
  *   `crashed` domain holding its memory until `destroy`; the destroy actions stop it.
+ * - snapshots: named, of stopped domains only (`domain_active` while running), with a usable key
+ *   for every encrypted disk (`invalid_key`); revert of an unknown name is `snapshot_not_found`.
  * - operations on one domain are serialised (libvirt's per-domain job lock); capacity is
  *   reserved before the simulated latency, so concurrent starts cannot overcommit.
  *
@@ -36,9 +38,11 @@
  */
 import { parseDomainXml, domainToXml, type Domain } from '../domain/domain';
 import { hypervisorError, HypervisorErrorKind as K } from '../contract/errors';
-import { checkLuksKey } from '../contract/keys';
+import { checkLuksKey, checkSnapshotName } from '../contract/keys';
+import { snapshotDisks } from '../contract/snapshots';
 import { KeyedLock } from '../util/keyed-lock';
 import type {
+  DiskKeys,
   DomainDetails,
   DomainEvent,
   DomainState,
@@ -120,6 +124,8 @@ interface SimDomain {
   reason?: string;
   /** The configuration the domain was started with; set only while running. */
   live?: Domain;
+  /** Internal snapshot names, oldest first (the disks' content is not simulated). */
+  snapshots: string[];
   ignoresAcpi: boolean;
 }
 
@@ -233,6 +239,7 @@ export class SimulatedHypervisor implements Hypervisor {
           state: 'shutoff',
           reason: 'unknown',
           ignoresAcpi: false,
+          snapshots: [],
         });
       }
       this.emit(definition, 'defined', existing ? 'updated' : 'added');
@@ -353,6 +360,54 @@ export class SimulatedHypervisor implements Hypervisor {
       }
       // Live only: the persistent definition is deliberately left alone (port contract).
       d.live.memtune = { ...d.live.memtune, hardLimitKiB };
+    });
+  }
+
+  // --- snapshots -------------------------------------------------------------------------------
+
+  readonly snapshots: Hypervisor['snapshots'] = {
+    create: (uuid, name, keys) =>
+      this.withStoppedDomain(uuid, name, keys, async (d) => {
+        if (!d.snapshots.includes(name)) d.snapshots.push(name);
+      }),
+    revert: (uuid, name, keys) =>
+      this.withStoppedDomain(uuid, name, keys, async (d) => {
+        if (!d.snapshots.includes(name)) {
+          throw hypervisorError(
+            K.SNAPSHOT_NOT_FOUND,
+            `no snapshot '${name}' of ${d.definition.name}`,
+          );
+        }
+      }),
+    delete: (uuid, name, keys) =>
+      this.withStoppedDomain(uuid, name, keys, async (d) => {
+        d.snapshots = d.snapshots.filter((n) => n !== name);
+      }),
+    list: async (uuid) => {
+      const d = this.mustGet(uuid);
+      snapshotDisks(d.definition);
+      return [...d.snapshots];
+    },
+  };
+
+  private withStoppedDomain(
+    uuid: string,
+    name: string,
+    keys: DiskKeys,
+    fn: (d: SimDomain) => Promise<void>,
+  ): Promise<void> {
+    const key = uuid.toLowerCase();
+    return this.withLock(key, async () => {
+      const d = this.mustGet(key);
+      checkSnapshotName(name);
+      if (d.live) {
+        throw hypervisorError(
+          K.DOMAIN_ACTIVE,
+          `domain '${d.definition.name}' is running; snapshots are taken of stopped domains only`,
+        );
+      }
+      snapshotDisks(d.definition, keys);
+      await fn(d);
     });
   }
 
