@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '@palisade/contracts';
 import { classifyLibvirtError, libvirtMessage, toAppError } from './libvirt-errors';
-import { identityOf, parseDomIfList, parseNwfilterList, parseState } from './libvirt';
+import { identityOf, parseDomIfList, parseNwfilterList, parseState, uuidArg } from './libvirt';
 import { CommandError } from './runner';
 import { hypervisorErrorKind } from '../contract/errors';
 
@@ -138,6 +138,15 @@ describe('virsh output parsers', () => {
         kind = hypervisorErrorKind(e);
       }
       expect(kind).toBe('invalid_xml');
+    }
+  });
+});
+
+describe('uuidArg', () => {
+  it('lower-cases a UUID and refuses anything virsh would read otherwise, naming the field', () => {
+    expect(uuidArg(UUID.toUpperCase())).toBe(UUID);
+    for (const bad of [`${UUID}; destroy x`, 'palisade-x', '', '42']) {
+      expect(() => uuidArg(bad, 'secret.uuid')).toThrow('secret.uuid must be a UUID');
     }
   });
 });

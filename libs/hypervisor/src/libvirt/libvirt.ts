@@ -46,8 +46,9 @@ import { CommandError, runCommand, withPrivateFile } from './runner';
 
 /** The host-networking half of segments, implemented with iproute2 elsewhere (host-network). */
 export interface SegmentDriver {
-  ensureSegment(spec: SegmentSpec): Promise<void>;
-  removeSegment(bridge: string): Promise<void>;
+  // Results (e.g. the steps LinuxSegments took) are not part of the port and are ignored.
+  ensureSegment(spec: SegmentSpec): Promise<unknown>;
+  removeSegment(bridge: string): Promise<unknown>;
 }
 
 export interface LibvirtHypervisorOptions {
@@ -136,7 +137,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async start(uuid: string): Promise<void> {
-    const key = uuid.toLowerCase();
+    const key = uuidArg(uuid);
     await this.eventsSettled();
     await this.locks.run(key, async () => {
       try {
@@ -159,7 +160,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async shutdown(uuid: string, options: ShutdownOptions): Promise<{ stopped: boolean }> {
-    const key = uuid.toLowerCase();
+    const key = uuidArg(uuid);
     await this.eventsSettled();
     return this.locks.run(key, async () => {
       const state = await this.stateOf(key);
@@ -183,7 +184,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async destroy(uuid: string): Promise<void> {
-    const key = uuid.toLowerCase();
+    const key = uuidArg(uuid);
     await this.eventsSettled();
     await this.locks.run(key, async () => {
       try {
@@ -196,7 +197,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async undefine(uuid: string): Promise<void> {
-    const key = uuid.toLowerCase();
+    const key = uuidArg(uuid);
     await this.eventsSettled();
     await this.locks.run(key, async () => {
       const d = await this.describe(key);
@@ -220,7 +221,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async getDomain(uuid: string): Promise<DomainDetails | null> {
-    return (await this.describe(uuid.toLowerCase())) ?? null;
+    return (await this.describe(uuidArg(uuid))) ?? null;
   }
 
   async listDomains(): Promise<DomainSummary[]> {
@@ -239,7 +240,7 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async setMemoryHardLimit(uuid: string, hardLimitKiB: number): Promise<void> {
-    const key = uuid.toLowerCase();
+    const key = uuidArg(uuid);
     if (!Number.isSafeInteger(hardLimitKiB) || hardLimitKiB <= 0) {
       throw new AppError(ErrorCode.VALIDATION_FAILED, 'hardLimitKiB must be a positive integer', {
         details: { field: 'hardLimitKiB', value: hardLimitKiB },
@@ -290,7 +291,7 @@ export class LibvirtHypervisor implements Hypervisor {
         }
       }),
     list: async (uuid) => {
-      const key = uuid.toLowerCase();
+      const key = uuidArg(uuid);
       const disks = snapshotDisks(await this.persistentDefinition(key));
       const tagLists = await Promise.all(
         disks.map(async (d) => this.snapshotTags(await this.allowedPath(d.path, 'disk'))),
@@ -305,7 +306,7 @@ export class LibvirtHypervisor implements Hypervisor {
     keys: DiskKeys,
     fn: (disks: (SnapshotDisk & { tags: string[] })[]) => Promise<void>,
   ): Promise<void> {
-    const key = uuid.toLowerCase();
+    const key = uuidArg(uuid);
     await this.locks.run(key, async () => {
       const definition = await this.persistentDefinition(key);
       checkSnapshotName(name);
@@ -375,7 +376,7 @@ export class LibvirtHypervisor implements Hypervisor {
 
   readonly secrets: Hypervisor['secrets'] = {
     define: async (secret: SecretSpec) => {
-      const uuid = secret.uuid.toLowerCase();
+      const uuid = uuidArg(secret.uuid, 'secret.uuid');
       checkLuksKey(secret.value, 'value');
       return this.locks.run(`secret:${uuid}`, async () => {
         const xml = writeXml(
@@ -404,14 +405,14 @@ export class LibvirtHypervisor implements Hypervisor {
     },
     undefine: async (uuid: string) => {
       try {
-        await this.virsh(['secret-undefine', uuid.toLowerCase()], `undefine secret ${uuid}`);
+        await this.virsh(['secret-undefine', uuidArg(uuid)], `undefine secret ${uuid}`);
       } catch (e) {
         if (hypervisorErrorKind(e) !== K.SECRET_MISSING) throw e;
       }
     },
     exists: async (uuid: string) => {
       try {
-        await this.virsh(['secret-dumpxml', uuid.toLowerCase()], `look up secret ${uuid}`);
+        await this.virsh(['secret-dumpxml', uuidArg(uuid)], `look up secret ${uuid}`);
         return true;
       } catch (e) {
         if (hypervisorErrorKind(e) === K.SECRET_MISSING) return false;
@@ -573,7 +574,9 @@ export class LibvirtHypervisor implements Hypervisor {
   // --- networks ----------------------------------------------------------------------------------
 
   readonly networks: Hypervisor['networks'] = {
-    ensureSegment: (segment: SegmentSpec) => this.segmentDriver().ensureSegment(segment),
+    ensureSegment: async (segment: SegmentSpec) => {
+      await this.segmentDriver().ensureSegment(segment);
+    },
     removeSegment: async (bridge: string) => {
       const driver = this.segmentDriver();
       const users: string[] = [];
@@ -952,6 +955,20 @@ export function parseDomIfList(out: string): { iface: string; type: string; sour
     .map((l) => l.trim().split(/\s+/))
     .filter((cols) => cols.length >= 5)
     .map(([iface, type, source]) => ({ iface: iface!, type: type!, source: source! }));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A UUID argument, lower-cased; anything else is refused naming the field. virsh would take a
+ *  name or an ID in the same place, and `describe` puts the value into a virsh batch line. */
+export function uuidArg(value: string, field = 'uuid'): string {
+  const v = typeof value === 'string' ? value.toLowerCase() : '';
+  if (!UUID.test(v)) {
+    throw new AppError(ErrorCode.VALIDATION_FAILED, `${field} must be a UUID`, {
+      details: { field },
+    });
+  }
+  return v;
 }
 
 /** QEMU option values escape a comma by doubling it. */
