@@ -128,8 +128,10 @@ export class LibvirtHypervisor implements Hypervisor {
     await this.eventsSettled();
     return this.locks.run(uuid, async () => {
       // A file, not stdin: Node's stdio pipes are sockets, which virsh cannot open as /dev/stdin.
-      await withPrivateFile(Buffer.from(xml), (file) =>
-        this.virsh(['define', file], `define domain ${name}`, { xml }),
+      await withPrivateFile(
+        Buffer.from(xml),
+        (file) => this.virsh(['define', file], `define domain ${name}`, { xml }),
+        'domain.xml',
       );
       this.uuidByName.set(name, uuid);
       return { uuid };
@@ -386,8 +388,10 @@ export class LibvirtHypervisor implements Hypervisor {
           ]),
         );
         const existed = await this.secrets.exists(uuid);
-        await withPrivateFile(Buffer.from(xml), (file) =>
-          this.virsh(['secret-define', file], `define secret ${uuid}`),
+        await withPrivateFile(
+          Buffer.from(xml),
+          (file) => this.virsh(['secret-define', file], `define secret ${uuid}`),
+          'secret.xml',
         );
         try {
           await withPrivateFile(secret.value, (file) =>

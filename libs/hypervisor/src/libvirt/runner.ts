@@ -83,9 +83,10 @@ export async function runCommand(
 export async function withPrivateFile<T>(
   bytes: Uint8Array,
   fn: (file: string) => Promise<T>,
+  name = 'key',
 ): Promise<T> {
   const dir = await mkdtemp(path.join(tmpdir(), 'palisade-key-'));
-  const file = path.join(dir, 'key');
+  const file = path.join(dir, name);
   try {
     await writeFile(file, bytes, { mode: 0o600 });
     return await fn(file);
