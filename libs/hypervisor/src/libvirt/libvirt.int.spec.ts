@@ -164,6 +164,25 @@ describe('LibvirtHypervisor on the real host', () => {
     }
   });
 
+  it('a start beyond the host memory is insufficient_capacity and leaves the domain shut off', async () => {
+    // 1 TiB: QEMU's mmap of guest RAM fails at once under heuristic overcommit on this 23 GiB
+    // host, so nothing is ever allocated.
+    const hv = make();
+    const p = newDomain(1024 * 1024);
+    await hv.defineDomain(minimalDomainXml(p));
+    try {
+      await hv.start(p.uuid);
+      expect.unreachable('start should fail');
+    } catch (e) {
+      expect(hypervisorErrorKind(e)).toBe('insufficient_capacity');
+      expect((e as { details: Record<string, unknown> }).details).toMatchObject({
+        xml: expect.stringContaining(`<uuid>${p.uuid}</uuid>`),
+        libvirtError: expect.stringContaining('Cannot allocate memory'),
+      });
+    }
+    expect((await hv.getDomain(p.uuid))?.state).toBe('shutoff');
+  });
+
   it('when the virsh event child dies it reports disconnected, reconnects, and delivers again', async () => {
     const hv = make();
     const seen: DomainEvent[] = [];
