@@ -39,6 +39,11 @@ describe('classifyLibvirtError', () => {
     ],
     ['error: Domain is already active', 'domain_active'],
     ['qemu-img: /v/a.qcow2: Could not write: No space left on device', 'insufficient_capacity'],
+    ["qemu-img: Could not open 'r.raw': Image is not in qcow2 format", 'volume_conflict'],
+    [
+      "qemu-img: Could not open 'driver=qcow2,file.filename=/v/a.qcow2,encrypt.key-secret=sec0': Invalid password, cannot unlock any keyslot",
+      'invalid_key',
+    ],
   ])('%s -> %s', (stderr, kind) => {
     expect(classifyLibvirtError(stderr)).toBe(kind);
   });

@@ -24,6 +24,8 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, HypervisorErrorKind]> = [
   [/already defined for use with/, K.SECRET_CONFLICT],
   [/Cannot allocate memory|No space left on device|Disk quota exceeded/i, K.INSUFFICIENT_CAPACITY],
   [/domain is not running/, K.DOMAIN_INACTIVE],
+  // qemu-img told the format (never probing) finds another one at the path.
+  [/Image is not in qcow2 format/, K.VOLUME_CONFLICT],
   // qemu-img opening a LUKS image with the wrong key.
   [/cannot unlock any keyslot/i, K.INVALID_KEY],
   [/domain is already running|Domain is already active/i, K.DOMAIN_ACTIVE],

@@ -359,6 +359,14 @@ describe('LibvirtHypervisor on the real host', () => {
       expect(readdirSync(dir).filter((f) => f.startsWith('on-raw-'))).toEqual([]);
     });
 
+    it('a raw file where a volume should be is a volume_conflict, not a probe', async () => {
+      const hv = make();
+      const path = `${dir}/raw-${randomUUID()}.qcow2`;
+      writeFileSync(path, Buffer.alloc(MiB));
+      expect(await kindOf(hv.volumes.create({ path, sizeBytes: MiB }))).toBe('volume_conflict');
+      expect(await kindOf(hv.volumes.info(path))).toBe('volume_conflict');
+    });
+
     it('grows an encrypted volume only with its key', async () => {
       const hv = make();
       const path = `${dir}/luks-${randomUUID()}.qcow2`;
