@@ -257,6 +257,17 @@ export function describeHypervisorContract(
         });
         expect(mine()).toEqual(expected);
         for (const e of seen) expect(e.at).toBeInstanceOf(Date);
+        // libvirt also reports the vCPUs resuming at start and QEMU's shutdown at destroy (their
+        // order against started/stopped is libvirt's, so only their presence is asserted).
+        await vi.waitFor(
+          () =>
+            expect(
+              seen.flatMap((e) =>
+                e.kind === 'lifecycle' && e.uuid === p.uuid ? [`${e.event}/${e.detail}`] : [],
+              ),
+            ).toEqual(expect.arrayContaining(['resumed/unpaused', 'shutdown/host'])),
+          { timeout: eventTimeout },
+        );
 
         unsubscribe();
         const count = seen.length;

@@ -61,7 +61,8 @@ describe('SimulatedHypervisor: latency', () => {
     await hv.start(d.uuid);
     expect(events.map((e) => e.at.toISOString())).toEqual([
       '2030-05-01T00:00:00.000Z',
-      '2030-05-01T00:01:00.000Z',
+      '2030-05-01T00:01:00.000Z', // resumed/unpaused
+      '2030-05-01T00:01:00.000Z', // started/booted
     ]);
   });
 
@@ -130,10 +131,13 @@ describe('SimulatedHypervisor: capacity', () => {
     await hv.start(d.uuid);
     hv.guestPowerOff(d.uuid);
     expect(events.slice(1)).toEqual([
+      'resumed/unpaused',
       'started/booted',
       'crashed/panicked',
       'stopped/crashed',
+      'resumed/unpaused',
       'started/booted',
+      'shutdown/guest',
       'stopped/shutdown',
     ]);
   });

@@ -19,9 +19,9 @@
  * - capacity: memory is reserved at start (sum of running domains' `<memory>`), storage at
  *   volume create/resize (sum of virtual sizes: thin provisioning is not modelled, so the
  *   simulation is conservative). Failures are `insufficient_capacity` with numbers in the message.
- * - lifecycle events in libvirt's vocabulary (`defined/added|updated`, `started/booted`,
- *   `stopped/destroyed|shutdown|crashed`, `undefined/removed`), delivered in order, each emitted
- *   before the call that caused it resolves.
+ * - lifecycle events in libvirt's vocabulary and order (`defined/added|updated`,
+ *   `resumed/unpaused` + `started/booted`, `shutdown/host|guest` + `stopped/destroyed|shutdown`,
+ *   `stopped/crashed`, `undefined/removed`), each emitted before the call that caused it resolves.
  * - a guest crash (`guestCrash()`) follows the live `<on_crash>`: `preserve` leaves an active
  *   `crashed` domain holding its memory until `destroy`; the destroy actions stop it.
  * - snapshots: named, of stopped domains only (`domain_active` while running), with a usable key
@@ -285,6 +285,8 @@ export class SimulatedHypervisor implements Hypervisor {
       d.live = { ...structuredClone(d.definition), id: this.nextId++ };
       d.state = 'running';
       d.reason = 'booted';
+      // libvirt starts the vCPUs (QEMU's RESUME) before it reports the start (measured).
+      this.emit(d.definition, 'resumed', 'unpaused');
       this.emit(d.definition, 'started', 'booted');
     });
   }
@@ -584,6 +586,11 @@ export class SimulatedHypervisor implements Hypervisor {
     this.release(d);
     d.state = 'shutoff';
     d.reason = detail;
+    // QEMU's SHUTDOWN precedes the stop: `host` for destroy (measured, libvirt 9.0); `guest` for
+    // a guest power-off, and none for a crash, as libvirt's qemuProcessHandleShutdown reads
+    // (not measured here: no test guest reacts to ACPI).
+    if (detail === 'destroyed') this.emit(d.definition, 'shutdown', 'host');
+    if (detail === 'shutdown') this.emit(d.definition, 'shutdown', 'guest');
     this.emit(d.definition, 'stopped', detail);
   }
 
