@@ -657,7 +657,16 @@ export class LibvirtHypervisor implements Hypervisor {
 
   private emit(e: DomainEvent): void {
     for (const l of [...this.listeners]) {
-      if (this.listeners.has(l)) l(e);
+      if (!this.listeners.has(l)) continue;
+      try {
+        l(e);
+      } catch (err) {
+        // A throwing listener must not stop delivery to the others or of later events; its error
+        // surfaces as uncaught, like an EventEmitter listener's.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
     }
   }
 
