@@ -125,6 +125,23 @@ describe('LibvirtHypervisor on the real host', () => {
     await hv.destroy(p.uuid);
   });
 
+  it("a domain with unreadable Palisade metadata is listed as not Palisade's and can be undefined", async () => {
+    const hv = make();
+    const p = newDomain();
+    const xml = minimalDomainXml(p).replace(
+      /<palisade:vm>[^<]*<\/palisade:vm>/,
+      `<palisade:vm id='${p.uuid}'/>`,
+    );
+    expect(xml).not.toBe(minimalDomainXml(p));
+    await hv.defineDomain(xml);
+    const listed = (await hv.listDomains()).find((d) => d.uuid === p.uuid);
+    expect(listed).toMatchObject({ uuid: p.uuid, state: 'shutoff' });
+    expect(listed?.palisade).toBeUndefined();
+    expect((await hv.getDomain(p.uuid))?.palisade).toBeUndefined();
+    await hv.undefine(p.uuid);
+    expect(await hv.getDomain(p.uuid)).toBeNull();
+  });
+
   it("a define libvirt rejects carries libvirt's message and the XML", async () => {
     const hv = make();
     const p = newDomain();

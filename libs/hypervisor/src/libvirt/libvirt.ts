@@ -25,6 +25,7 @@ import { hypervisorError, hypervisorErrorKind, HypervisorErrorKind as K } from '
 import { checkLuksKey, checkSnapshotName } from '../contract/keys';
 import { snapshotDisks, type SnapshotDisk } from '../contract/snapshots';
 import { parseDomainXml, parsePalisadeMetadata, type Domain } from '../domain/domain';
+import type { PalisadeMetadata } from '../domain/metadata';
 import type {
   DiskKeys,
   DomainDetails,
@@ -748,7 +749,7 @@ export class LibvirtHypervisor implements Hypervisor {
       xml,
     };
     if (reason !== undefined) details.reason = reason;
-    const palisade = parsePalisadeMetadata(xml);
+    const palisade = metadataOf(xml);
     if (palisade) details.palisade = palisade;
     this.uuidByName.set(name, details.uuid);
     return details;
@@ -911,6 +912,19 @@ export class LibvirtHypervisor implements Hypervisor {
 }
 
 // --- parsing helpers (exported for unit tests) -----------------------------------------------------
+
+/**
+ * Palisade's metadata, or undefined when the domain has none *or an unreadable one*: a domain
+ * whose metadata was tampered with or written by something else is not Palisade's (the reconciler
+ * quarantines it), and must not make listing or undefining every other domain fail.
+ */
+export function metadataOf(xml: string): PalisadeMetadata | undefined {
+  try {
+    return parsePalisadeMetadata(xml);
+  } catch {
+    return undefined;
+  }
+}
 
 /** `<uuid>` and `<name>` of domain XML; `invalid_xml` when it cannot be read or lacks either. */
 export function identityOf(xml: string): { uuid: string; name: string } {
