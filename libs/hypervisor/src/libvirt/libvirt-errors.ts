@@ -1,7 +1,7 @@
 /**
  * Maps the error text `virsh` and `qemu-img` print to the port's `HypervisorErrorKind`s, so callers
  * branch on a stable kind and never on libvirt's wording. The patterns are libvirt 9.0's and QEMU
- * 7.2's messages as captured on this host (see libvirt-errors.spec.ts); text nothing matches
+ * 7.2's messages as captured on this host (see virsh-output.spec.ts); text nothing matches
  * becomes `common.internal` with libvirt's message kept in details.
  *
  * Must never put key material in details: only argv (which never holds any) and stderr.

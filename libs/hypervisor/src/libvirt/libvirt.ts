@@ -227,13 +227,38 @@ export class LibvirtHypervisor implements Hypervisor {
     return (await this.describe(uuidArg(uuid))) ?? null;
   }
 
+  /**
+   * Three virsh processes whatever the number of domains (the list, the transient ones, and one
+   * batch of `domstate; dumpxml` per domain) instead of one per domain. If a domain vanishes
+   * mid-batch its commands fail and the batch no longer lines up, so it falls back to one
+   * `describe` per domain.
+   */
   async listDomains(): Promise<DomainSummary[]> {
-    const out = await this.virsh(['list', '--all', '--uuid'], 'list domains');
+    const uuids = lines(await this.virsh(['list', '--all', '--uuid'], 'list domains'));
+    if (uuids.length === 0) return [];
+    const transient = new Set(
+      lines(await this.virsh(['list', '--all', '--transient', '--uuid'], 'list domains')),
+    );
+    let out: string | undefined;
+    try {
+      const batch = uuids.map((u) => `domstate ${uuidArg(u)}; dumpxml ${u}`).join('; ');
+      out = await this.virsh([batch], 'describe domains');
+    } catch (e) {
+      if (hypervisorErrorKind(e) !== K.DOMAIN_NOT_FOUND) throw e;
+    }
+    const batched = out === undefined ? undefined : parseStateXmlBatch(out, uuids);
+    if (batched) {
+      return batched.map(({ uuid, state, xml }) => {
+        const { name } = identityOf(xml);
+        this.uuidByName.set(name, uuid);
+        const summary: DomainSummary = { uuid, name, state, persistent: !transient.has(uuid) };
+        const palisade = metadataOf(xml);
+        if (palisade) summary.palisade = palisade;
+        return summary;
+      });
+    }
     const result: DomainSummary[] = [];
-    for (const uuid of out
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)) {
+    for (const uuid of uuids) {
       const d = await this.describe(uuid);
       if (!d) continue; // undefined between the list and now
       const { reason: _reason, xml: _xml, ...summary } = d;
@@ -946,6 +971,29 @@ export function identityOf(xml: string): { uuid: string; name: string } {
   return { uuid, name };
 }
 
+/**
+ * The output of a `domstate U; dumpxml U; ...` batch, one entry per UUID in order, or undefined
+ * when it does not line up (a domain vanished mid-batch) or names another UUID.
+ */
+export function parseStateXmlBatch(
+  out: string,
+  uuids: string[],
+): { uuid: string; state: DomainState; xml: string }[] | undefined {
+  const chunks = out.split('</domain>');
+  if (chunks.length !== uuids.length + 1 || chunks[uuids.length]!.trim() !== '') return undefined;
+  const result = [];
+  for (const [i, uuid] of uuids.entries()) {
+    const chunk = chunks[i]!;
+    const at = chunk.indexOf('<domain');
+    if (at < 0) return undefined;
+    const xml = `${chunk.slice(at)}</domain>`;
+    if (childText(parseXml(xml), 'uuid')?.trim().toLowerCase() !== uuid) return undefined;
+    const { state } = parseState(chunk.slice(0, at).trim());
+    result.push({ uuid, state, xml });
+  }
+  return result;
+}
+
 /** `virsh domstate [--reason]` output: `shut off (destroyed)` -> shutoff / destroyed. */
 export function parseState(line: string): { state: DomainState; reason?: string } {
   const m = /^(.*?)(?: \((.*)\))?$/.exec(line.trim());
@@ -996,6 +1044,13 @@ export function uuidArg(value: string, field = 'uuid'): string {
     });
   }
   return v;
+}
+
+function lines(out: string): string[] {
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** QEMU option values escape a comma by doubling it. */

@@ -1,9 +1,19 @@
-// The error mapping on stderr captured from virsh (libvirt 9.0.0) and qemu-img (7.2) on this
-// host, one case per kind the port promises.
+// What LibvirtHypervisor reads from virsh and qemu-img, on output captured from libvirt 9.0.0 and
+// QEMU 7.2 on this host: the error mapping (one case per kind), the table/state/batch parsers.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '@palisade/contracts';
 import { classifyLibvirtError, libvirtMessage, toAppError } from './libvirt-errors';
-import { identityOf, parseDomIfList, parseNwfilterList, parseState, uuidArg } from './libvirt';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  identityOf,
+  metadataOf,
+  parseDomIfList,
+  parseNwfilterList,
+  parseState,
+  parseStateXmlBatch,
+  uuidArg,
+} from './libvirt';
 import { CommandError } from './runner';
 import { hypervisorErrorKind } from '../contract/errors';
 
@@ -153,5 +163,46 @@ describe('uuidArg', () => {
     for (const bad of [`${UUID}; destroy x`, 'palisade-x', '', '42']) {
       expect(() => uuidArg(bad, 'secret.uuid')).toThrow('secret.uuid must be a UUID');
     }
+  });
+});
+
+describe('parseStateXmlBatch', () => {
+  // `virsh "domstate A; dumpxml A; domstate B; dumpxml B"` of two defined domains, captured here.
+  const out = readFileSync(
+    path.join(__dirname, '__captured__', 'domstate-dumpxml-batch.txt'),
+    'utf8',
+  );
+  const A = '11111111-2222-4333-8444-555555555555';
+  const B = '11111111-2222-4333-8444-666666666666';
+
+  it('splits it into state and XML per domain, in order', () => {
+    const r = parseStateXmlBatch(out, [A, B]);
+    expect(r?.map((d) => [d.uuid, d.state])).toEqual([
+      [A, 'shutoff'],
+      [B, 'shutoff'],
+    ]);
+    expect(identityOf(r![1]!.xml)).toEqual({ uuid: B, name: `palisade-${B}` });
+  });
+
+  it('gives up when the batch does not line up with the UUIDs', () => {
+    expect(parseStateXmlBatch(out, [B, A])).toBeUndefined();
+    expect(parseStateXmlBatch(out, [A])).toBeUndefined();
+    expect(parseStateXmlBatch(out.slice(0, out.lastIndexOf('shut off')), [A, B])).toBeUndefined();
+  });
+});
+
+describe('metadataOf', () => {
+  it('reads Palisade metadata, and treats unreadable metadata as none', () => {
+    const meta = (inner: string) =>
+      `<domain><metadata><palisade:instance xmlns:palisade='https://palisade.dev/xmlns/domain/1'>${inner}</palisade:instance></metadata></domain>`;
+    expect(
+      metadataOf(
+        meta(
+          `<palisade:vm>${UUID}</palisade:vm><palisade:tenant>${UUID}</palisade:tenant><palisade:specRevision>1</palisade:specRevision><palisade:name>x</palisade:name><palisade:disks/><palisade:nics/>`,
+        ),
+      )?.vmId,
+    ).toBe(UUID);
+    expect(metadataOf(meta(`<palisade:vm id='${UUID}'/>`))).toBeUndefined();
+    expect(metadataOf('<domain/>')).toBeUndefined();
   });
 });
