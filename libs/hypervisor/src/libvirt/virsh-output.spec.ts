@@ -13,7 +13,7 @@ import {
   parseState,
   parseStateXmlBatch,
   uuidArg,
-} from './libvirt';
+} from './virsh-output';
 import { CommandError } from './runner';
 import { hypervisorErrorKind } from '../contract/errors';
 
