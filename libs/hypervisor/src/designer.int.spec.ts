@@ -18,7 +18,9 @@ const URI = 'qemu:///system';
 const virsh = (...args: string[]) => run('virsh', ['-c', URI, ...args], { timeout: 30_000 });
 
 const secrets = [randomUUID(), randomUUID()];
-const keys = secrets.map(() => randomBytes(32).toString('base64'));
+// The secret's value is the base64 *text* of random bytes (sent base64-encoded once more): QEMU
+// reads LUKS passphrases as UTF-8, so raw random bytes would fail at start (see the README).
+const keys = secrets.map(() => Buffer.from(randomBytes(32).toString('base64')).toString('base64'));
 let dir: string;
 
 beforeAll(async () => {

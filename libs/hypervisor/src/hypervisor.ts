@@ -48,7 +48,9 @@ export interface SecretSpec {
   uuid: string;
   /** Human-readable usage ID, e.g. `palisade/volume/<volumeId>`; unique per host. */
   usage: string;
-  /** Raw key bytes. Implementations pass it on stdin or a private file descriptor, never argv. */
+  /** Raw key bytes. Implementations pass it on stdin or in a 0600 temp file, never argv. Must be
+   *  valid UTF-8 (QEMU reads LUKS passphrases as text; `invalid_key` otherwise), e.g. the base64
+   *  text of 32 random bytes. */
   value: Uint8Array;
 }
 
@@ -58,7 +60,8 @@ export interface VolumeSpec {
   sizeBytes: number;
   /** A read-only base image to create the volume on top of (copy-on-write). */
   backingFile?: { path: string; format: 'qcow2' | 'raw' };
-  /** The key for `qemu-img --object secret`; the same bytes as the libvirt secret's value. */
+  /** The key for `qemu-img --object secret`; the same bytes as the libvirt secret's value, so
+   *  also valid UTF-8. */
   luks?: { key: Uint8Array };
 }
 
@@ -88,6 +91,9 @@ export interface SegmentSpec {
     | { kind: 'vlan'; vid: number; trunkDev: string };
   mtu?: number;
 }
+
+/** Disk keys by the libvirt secret UUID their disk's `<encryption>` names. */
+export type DiskKeys = Record<string, Uint8Array>;
 
 export type DomainEvent =
   | {
@@ -158,6 +164,26 @@ export interface Hypervisor {
      *  control plane before this call. */
     delete(path: string): Promise<void>;
     info(path: string): Promise<VolumeInfo | null>;
+  };
+
+  // --- snapshots (internal qcow2 snapshots of a stopped domain's disks) -------------------------
+
+  /**
+   * Named internal snapshots taken on every qcow2 disk of the domain's persistent definition at
+   * once. Only while the domain is shut off (`domain_active` otherwise): a live internal snapshot
+   * writes the memory state into the image, and on a LUKS qcow2 that crashes QEMU 7.2 (measured,
+   * see the README). Opening an encrypted image for writing needs its key, hence `keys` for every
+   * encrypted disk (`invalid_key` naming the secret when one is missing or wrong).
+   */
+  snapshots: {
+    /** Success if every disk already has a snapshot of that name. */
+    create(uuid: string, name: string, keys: DiskKeys): Promise<void>;
+    /** Puts every disk back to the snapshot; `snapshot_not_found` if a disk lacks it. */
+    revert(uuid: string, name: string, keys: DiskKeys): Promise<void>;
+    /** Removes the snapshot from every disk that has it; success if none has. */
+    delete(uuid: string, name: string, keys: DiskKeys): Promise<void>;
+    /** Names every disk has, oldest first. Needs no key. */
+    list(uuid: string): Promise<string[]>;
   };
 
   // --- networks (tenant segments) --------------------------------------------------------------

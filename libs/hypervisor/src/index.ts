@@ -5,6 +5,7 @@
 export * from './designer';
 export * from './domain';
 export type * from './hypervisor';
+export * from './libvirt';
 export * from './simulated';
 export * from './host-network';
 export * from './isolation';

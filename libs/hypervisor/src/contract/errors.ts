@@ -26,11 +26,18 @@ export const HypervisorErrorKind = {
   SECRET_CONFLICT: 'secret_conflict',
   /** Not enough memory (start) or storage (volume create/resize) on the host. */
   INSUFFICIENT_CAPACITY: 'insufficient_capacity',
+  /** A disk key QEMU cannot use: LUKS passphrases must be valid UTF-8 (see keys.ts). */
+  INVALID_KEY: 'invalid_key',
   /** A resize asked for a smaller image. */
   VOLUME_SHRINK: 'volume_shrink',
   /** A volume exists at the path with a different size, format or encryption. */
   VOLUME_CONFLICT: 'volume_conflict',
   VOLUME_NOT_FOUND: 'volume_not_found',
+  /** A volume path, backing file or external data file outside the host's volume directories,
+   *  or a reference that is not a plain file (json:, nbd:, ...): never handed to QEMU. */
+  VOLUME_UNTRUSTED: 'volume_untrusted',
+  /** The named snapshot is missing on at least one of the domain's disks. */
+  SNAPSHOT_NOT_FOUND: 'snapshot_not_found',
   /** A segment's bridge still has a running domain's interface on it. */
   SEGMENT_IN_USE: 'segment_in_use',
   /** A device under a segment's names exists with the wrong kind, or its uplink is a port of
@@ -50,9 +57,12 @@ const CODE_OF: Record<HypervisorErrorKind, ErrorCode> = {
   secret_missing: ErrorCode.CONFLICT,
   secret_conflict: ErrorCode.CONFLICT,
   insufficient_capacity: ErrorCode.UNAVAILABLE,
+  invalid_key: ErrorCode.VALIDATION_FAILED,
   volume_shrink: ErrorCode.VALIDATION_FAILED,
   volume_conflict: ErrorCode.CONFLICT,
   volume_not_found: ErrorCode.NOT_FOUND,
+  volume_untrusted: ErrorCode.VALIDATION_FAILED,
+  snapshot_not_found: ErrorCode.NOT_FOUND,
   segment_in_use: ErrorCode.CONFLICT,
   segment_conflict: ErrorCode.CONFLICT,
 };

@@ -7,6 +7,7 @@
  * domains, secrets, volumes and segments with fresh UUIDs/paths and removes them in `cleanup`.
  */
 import { randomUUID } from 'node:crypto';
+import { ErrorCode } from '@palisade/contracts';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { domainToXml, parseDomainXml, type Domain } from '../domain/domain';
 import type { DomainEvent, Hypervisor, SegmentSpec } from '../hypervisor';
@@ -256,6 +257,17 @@ export function describeHypervisorContract(
         });
         expect(mine()).toEqual(expected);
         for (const e of seen) expect(e.at).toBeInstanceOf(Date);
+        // libvirt also reports the vCPUs resuming at start and QEMU's shutdown at destroy (their
+        // order against started/stopped is libvirt's, so only their presence is asserted).
+        await vi.waitFor(
+          () =>
+            expect(
+              seen.flatMap((e) =>
+                e.kind === 'lifecycle' && e.uuid === p.uuid ? [`${e.event}/${e.detail}`] : [],
+              ),
+            ).toEqual(expect.arrayContaining(['resumed/unpaused', 'shutdown/host'])),
+          { timeout: eventTimeout },
+        );
 
         unsubscribe();
         const count = seen.length;
@@ -298,6 +310,67 @@ export function describeHypervisorContract(
         });
         await hv.start(p.uuid);
         expect((await hv.getDomain(p.uuid))?.state).toBe('running');
+      });
+    });
+
+    describe('keys', () => {
+      it('refuses a LUKS key that is not valid UTF-8, for a volume and for a secret', async () => {
+        // QEMU reads LUKS passphrases as UTF-8 text; 0xff never occurs in UTF-8.
+        const key = new Uint8Array(32).fill(0xff);
+        const path = volumePath();
+        expect(
+          await kindOf(hv.volumes.create({ path, sizeBytes: 16 * 1024 * 1024, luks: { key } })),
+        ).toBe('invalid_key');
+        expect(await hv.volumes.info(path)).toBeNull();
+        const uuid = newSecretUuid();
+        expect(
+          await kindOf(hv.secrets.define({ uuid, usage: `palisade/volume/${uuid}`, value: key })),
+        ).toBe('invalid_key');
+        expect(await hv.secrets.exists(uuid)).toBe(false);
+      });
+    });
+
+    describe('snapshots', () => {
+      it('takes, lists, reverts and deletes named snapshots of a stopped domain with a LUKS disk', async () => {
+        const secretUuid = newSecretUuid();
+        const key = new TextEncoder().encode(`contract-key-${secretUuid}`);
+        const keys = { [secretUuid]: key };
+        const path = volumePath();
+        await hv.volumes.create({ path, sizeBytes: 16 * 1024 * 1024, luks: { key } });
+        await hv.secrets.define({
+          uuid: secretUuid,
+          usage: `palisade/volume/${secretUuid}`,
+          value: key,
+        });
+        const p = newDomain({ disk: { path, secretUuid } });
+        await hv.defineDomain(domainXml(p));
+
+        expect(await hv.snapshots.list(p.uuid)).toEqual([]);
+        await hv.snapshots.create(p.uuid, 'first', keys);
+        await hv.snapshots.create(p.uuid, 'first', keys); // idempotent
+        await hv.snapshots.create(p.uuid, 'second', keys);
+        expect(await hv.snapshots.list(p.uuid)).toEqual(['first', 'second']);
+
+        expect(await kindOf(hv.snapshots.create(p.uuid, 'third', {}))).toBe('invalid_key');
+        expect(await kindOf(hv.snapshots.revert(p.uuid, 'missing', keys))).toBe(
+          'snapshot_not_found',
+        );
+        await expect(hv.snapshots.create(p.uuid, '../x', keys)).rejects.toMatchObject({
+          code: ErrorCode.VALIDATION_FAILED,
+          details: { field: 'name' },
+        });
+        expect(await kindOf(hv.snapshots.list(randomUUID()))).toBe('domain_not_found');
+
+        await hv.start(p.uuid);
+        expect(await kindOf(hv.snapshots.create(p.uuid, 'live', keys))).toBe('domain_active');
+        expect(await kindOf(hv.snapshots.revert(p.uuid, 'first', keys))).toBe('domain_active');
+        await hv.destroy(p.uuid);
+
+        await hv.snapshots.revert(p.uuid, 'first', keys);
+        await hv.snapshots.delete(p.uuid, 'first', keys);
+        await hv.snapshots.delete(p.uuid, 'first', keys); // idempotent
+        expect(await hv.snapshots.list(p.uuid)).toEqual(['second']);
+        expect(await hv.volumes.info(path)).toMatchObject({ encrypted: true });
       });
     });
 

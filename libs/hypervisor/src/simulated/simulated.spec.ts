@@ -61,7 +61,8 @@ describe('SimulatedHypervisor: latency', () => {
     await hv.start(d.uuid);
     expect(events.map((e) => e.at.toISOString())).toEqual([
       '2030-05-01T00:00:00.000Z',
-      '2030-05-01T00:01:00.000Z',
+      '2030-05-01T00:01:00.000Z', // resumed/unpaused
+      '2030-05-01T00:01:00.000Z', // started/booted
     ]);
   });
 
@@ -130,10 +131,13 @@ describe('SimulatedHypervisor: capacity', () => {
     await hv.start(d.uuid);
     hv.guestPowerOff(d.uuid);
     expect(events.slice(1)).toEqual([
+      'resumed/unpaused',
       'started/booted',
       'crashed/panicked',
       'stopped/crashed',
+      'resumed/unpaused',
       'started/booted',
+      'shutdown/guest',
       'stopped/shutdown',
     ]);
   });
@@ -178,7 +182,7 @@ describe('SimulatedHypervisor: daemon restart and secrets', () => {
 
   it('never holds on to a secret value', async () => {
     const hv = new SimulatedHypervisor({ clock: manualClock() });
-    const value = new Uint8Array(32).fill(0xab);
+    const value = new Uint8Array(32).fill(0x61);
     await hv.secrets.define({ uuid: randomUUID(), usage: 'palisade/volume/y', value });
     const seen = new Set<unknown>();
     const holds = (v: unknown): boolean => {

@@ -13,16 +13,19 @@
  * - start refuses when an encrypted disk's secret is missing (`secret_missing`), as after a
  *   libvirtd restart (`restartDaemon()`), which also emits `disconnected` and drops all secrets.
  * - secrets are ephemeral and private: the value is not stored at all, only that one was set.
+ *   Keys must be valid UTF-8, as QEMU reads LUKS passphrases as text (`invalid_key`).
  * - volumes have a virtual size, refuse to shrink, and a create of the same path with other
  *   size/format/encryption is a conflict.
  * - capacity: memory is reserved at start (sum of running domains' `<memory>`), storage at
  *   volume create/resize (sum of virtual sizes: thin provisioning is not modelled, so the
  *   simulation is conservative). Failures are `insufficient_capacity` with numbers in the message.
- * - lifecycle events in libvirt's vocabulary (`defined/added|updated`, `started/booted`,
- *   `stopped/destroyed|shutdown|crashed`, `undefined/removed`), delivered in order, each emitted
- *   before the call that caused it resolves.
+ * - lifecycle events in libvirt's vocabulary and order (`defined/added|updated`,
+ *   `resumed/unpaused` + `started/booted`, `shutdown/host|guest` + `stopped/destroyed|shutdown`,
+ *   `stopped/crashed`, `undefined/removed`), each emitted before the call that caused it resolves.
  * - a guest crash (`guestCrash()`) follows the live `<on_crash>`: `preserve` leaves an active
  *   `crashed` domain holding its memory until `destroy`; the destroy actions stop it.
+ * - snapshots: named, of stopped domains only (`domain_active` while running), with a usable key
+ *   for every encrypted disk (`invalid_key`); revert of an unknown name is `snapshot_not_found`.
  * - operations on one domain are serialised (libvirt's per-domain job lock); capacity is
  *   reserved before the simulated latency, so concurrent starts cannot overcommit.
  *
@@ -35,7 +38,11 @@
  */
 import { parseDomainXml, domainToXml, type Domain } from '../domain/domain';
 import { hypervisorError, HypervisorErrorKind as K } from '../contract/errors';
+import { checkLuksKey, checkSnapshotName } from '../contract/keys';
+import { snapshotDisks } from '../contract/snapshots';
+import { KeyedLock } from '../util/keyed-lock';
 import type {
+  DiskKeys,
   DomainDetails,
   DomainEvent,
   DomainState,
@@ -117,6 +124,8 @@ interface SimDomain {
   reason?: string;
   /** The configuration the domain was started with; set only while running. */
   live?: Domain;
+  /** Internal snapshot names, oldest first (the disks' content is not simulated). */
+  snapshots: string[];
   ignoresAcpi: boolean;
 }
 
@@ -130,7 +139,7 @@ export class SimulatedHypervisor implements Hypervisor {
   private readonly volumeMap = new Map<string, SimVolume>();
   private readonly segments = new Map<string, SegmentSpec>();
   private readonly listeners = new Set<(e: DomainEvent) => void>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly clock: SimulatedClock;
   private readonly totals: { cpus: number; memoryMiB: number; storageGiB: number };
   private nextId = 1;
@@ -230,6 +239,7 @@ export class SimulatedHypervisor implements Hypervisor {
           state: 'shutoff',
           reason: 'unknown',
           ignoresAcpi: false,
+          snapshots: [],
         });
       }
       this.emit(definition, 'defined', existing ? 'updated' : 'added');
@@ -275,6 +285,8 @@ export class SimulatedHypervisor implements Hypervisor {
       d.live = { ...structuredClone(d.definition), id: this.nextId++ };
       d.state = 'running';
       d.reason = 'booted';
+      // libvirt starts the vCPUs (QEMU's RESUME) before it reports the start (measured).
+      this.emit(d.definition, 'resumed', 'unpaused');
       this.emit(d.definition, 'started', 'booted');
     });
   }
@@ -353,10 +365,59 @@ export class SimulatedHypervisor implements Hypervisor {
     });
   }
 
+  // --- snapshots -------------------------------------------------------------------------------
+
+  readonly snapshots: Hypervisor['snapshots'] = {
+    create: (uuid, name, keys) =>
+      this.withStoppedDomain(uuid, name, keys, async (d) => {
+        if (!d.snapshots.includes(name)) d.snapshots.push(name);
+      }),
+    revert: (uuid, name, keys) =>
+      this.withStoppedDomain(uuid, name, keys, async (d) => {
+        if (!d.snapshots.includes(name)) {
+          throw hypervisorError(
+            K.SNAPSHOT_NOT_FOUND,
+            `no snapshot '${name}' of ${d.definition.name}`,
+          );
+        }
+      }),
+    delete: (uuid, name, keys) =>
+      this.withStoppedDomain(uuid, name, keys, async (d) => {
+        d.snapshots = d.snapshots.filter((n) => n !== name);
+      }),
+    list: async (uuid) => {
+      const d = this.mustGet(uuid);
+      snapshotDisks(d.definition);
+      return [...d.snapshots];
+    },
+  };
+
+  private withStoppedDomain(
+    uuid: string,
+    name: string,
+    keys: DiskKeys,
+    fn: (d: SimDomain) => Promise<void>,
+  ): Promise<void> {
+    const key = uuid.toLowerCase();
+    return this.withLock(key, async () => {
+      const d = this.mustGet(key);
+      checkSnapshotName(name);
+      if (d.live) {
+        throw hypervisorError(
+          K.DOMAIN_ACTIVE,
+          `domain '${d.definition.name}' is running; snapshots are taken of stopped domains only`,
+        );
+      }
+      snapshotDisks(d.definition, keys);
+      await fn(d);
+    });
+  }
+
   // --- secrets -----------------------------------------------------------------------------------
 
   readonly secrets: Hypervisor['secrets'] = {
     define: async (secret: SecretSpec) => {
+      checkLuksKey(secret.value, 'value');
       const uuid = secret.uuid.toLowerCase();
       for (const [other, usage] of this.secretUsage) {
         if (other !== uuid && usage === secret.usage) {
@@ -382,6 +443,7 @@ export class SimulatedHypervisor implements Hypervisor {
     create: async (volume: VolumeSpec) =>
       this.withLock(`vol:${volume.path}`, async () => {
         const existing = this.volumeMap.get(volume.path);
+        if (volume.luks) checkLuksKey(volume.luks.key, 'luks.key');
         const encrypted = volume.luks !== undefined;
         if (existing) {
           const i = existing.info;
@@ -524,6 +586,11 @@ export class SimulatedHypervisor implements Hypervisor {
     this.release(d);
     d.state = 'shutoff';
     d.reason = detail;
+    // QEMU's SHUTDOWN precedes the stop: `host` for destroy (measured, libvirt 9.0); `guest` for
+    // a guest power-off, and none for a crash, as libvirt's qemuProcessHandleShutdown reads
+    // (not measured here: no test guest reacts to ACPI).
+    if (detail === 'destroyed') this.emit(d.definition, 'shutdown', 'host');
+    if (detail === 'shutdown') this.emit(d.definition, 'shutdown', 'guest');
     this.emit(d.definition, 'stopped', detail);
   }
 
@@ -568,19 +635,7 @@ export class SimulatedHypervisor implements Hypervisor {
     if (ms > 0) await this.clock.sleep(ms);
   }
 
-  /** Runs `fn` after every earlier call on the same key has settled. */
-  private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(key, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key);
-    }
+  private withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(key, fn);
   }
 }

@@ -1,0 +1,1 @@
+export { LibvirtHypervisor, type LibvirtHypervisorOptions, type SegmentDriver } from './libvirt';
