@@ -1,25 +1,18 @@
 /**
  * Tenant-scoped procedures against the real stack, with real Keycloak tokens: memberships pick
  * the tenant, roles gate writes, another tenant's objects are not found, and every change
- * leaves its audit event. SSH keys are the first tenant resource; later resources follow the
- * same pattern (and should join the BOLA cases here).
+ * leaves its audit event. SSH keys are the first tenant resource; the BOLA and role matrices
+ * (bola.int.spec.ts, role-matrix.int.spec.ts) cover every procedure.
  */
-import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { INestApplication } from '@nestjs/common';
-import { decodeJwt } from 'jose';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@palisade/contracts';
-import { addMembership, createDb, schema, withPlatform, type Db } from '@palisade/db';
-import { loadStack, loginWithPassword } from '@palisade/testkit';
-import { createApiApp } from './app';
-import { apiConfigSchema } from './config';
-
-const stack = loadStack('test');
+import { schema, withPlatform } from '@palisade/db';
+import { startTestApi, type TestApi } from './testing/harness';
 
 function newPublicKey(comment: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tenancy-key-'));
@@ -38,101 +31,26 @@ function newPublicKey(comment: string): string {
 }
 
 describe('tenant procedures (real Postgres, real Keycloak tokens)', () => {
-  let app: INestApplication;
-  let base: string;
-  let db: Db;
-  const token: Record<string, string> = {};
-  const sub: Record<string, string> = {};
+  let api: TestApi;
   let tenantA: { id: string; slug: string };
   let tenantA2: { id: string; slug: string };
   let tenantB: { id: string; slug: string };
-
-  async function call(
-    user: string,
-    proc: string,
-    opts: { tenant?: string; input?: unknown; mutation?: boolean } = {},
-  ) {
-    const headers: Record<string, string> = { authorization: `Bearer ${token[user]}` };
-    if (opts.tenant) headers['x-palisade-tenant'] = opts.tenant;
-    const res = opts.mutation
-      ? await fetch(`${base}/trpc/${proc}`, {
-          method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json' },
-          body: JSON.stringify(opts.input ?? {}),
-        })
-      : await fetch(`${base}/trpc/${proc}`, { headers });
-    const body = (await res.json()) as {
-      result?: { data: unknown };
-      error?: { message: string; data: { code: string } };
-    };
-    return {
-      status: res.status,
-      data: body.result?.data as never,
-      code: body.error?.data.code,
-      message: body.error?.message,
-    };
-  }
+  const call: TestApi['call'] = (...args) => api.call(...args);
 
   beforeAll(async () => {
-    const config = apiConfigSchema.parse({
-      DATABASE_URL: stack.postgres.appUrl,
-      REDIS_URL: stack.redis.url,
-      KEYCLOAK_ISSUER: stack.keycloak.issuer,
-      LOG_LEVEL: 'silent',
-    });
-    app = await createApiApp(config);
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
-    db = createDb(stack.postgres.appUrl, { max: 2 });
-    for (const user of ['alice', 'bob', 'olivia']) {
-      const t = await loginWithPassword({
-        keycloakUrl: stack.keycloak.url,
-        realm: stack.keycloak.realm,
-        clientId: 'palisade-portal',
-        redirectUri: 'http://localhost:15173/',
-        username: user,
-        password: `${user}-dev-password`,
-      });
-      token[user] = t.accessToken;
-      sub[user] = String(decodeJwt(t.accessToken).sub);
-    }
-    const suffix = Math.random().toString(36).slice(2, 8);
-    [tenantA, tenantA2, tenantB] = (await withPlatform(db, 'test fixture: tenants', (tx) =>
-      tx
-        .insert(schema.tenants)
-        .values([
-          { slug: `acme-${suffix}`, name: 'Acme' },
-          { slug: `acme2-${suffix}`, name: 'Acme two' },
-          { slug: `globex-${suffix}`, name: 'Globex' },
-        ])
-        .returning({ id: schema.tenants.id, slug: schema.tenants.slug }),
-    )) as [typeof tenantA, typeof tenantA, typeof tenantA];
-    await addMembership(
-      db,
-      { tenantId: tenantA.id, subject: sub.alice!, role: 'owner' },
-      'test fixture',
-    );
-    await addMembership(
-      db,
-      { tenantId: tenantA2.id, subject: sub.alice!, role: 'member' },
-      'test fixture',
-    );
-    await addMembership(
-      db,
-      { tenantId: tenantB.id, subject: sub.bob!, role: 'member' },
-      'test fixture',
-    );
-    await addMembership(
-      db,
-      { tenantId: tenantA.id, subject: sub.olivia!, role: 'viewer' },
-      'test fixture',
-    );
+    api = await startTestApi();
+    [tenantA, tenantA2, tenantB] = (await api.tenants('acme', 'acme2', 'globex')) as [
+      typeof tenantA,
+      typeof tenantA,
+      typeof tenantA,
+    ];
+    await api.member('alice', tenantA.id, 'owner');
+    await api.member('alice', tenantA2.id, 'member');
+    await api.member('bob', tenantB.id, 'member');
+    await api.member('olivia', tenantA.id, 'viewer');
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await db?.$client.end();
-  });
+  afterAll(() => api?.close());
 
   it('a member creates a key in their tenant and sees it listed; the change is audited', async () => {
     const created = await call('alice', 'sshKeys.create', {
@@ -145,7 +63,7 @@ describe('tenant procedures (real Postgres, real Keycloak tokens)', () => {
     expect(key.fingerprint).toMatch(/^SHA256:/);
     const listed = await call('alice', 'sshKeys.list', { tenant: tenantA.slug });
     expect((listed.data as { id: string }[]).map((k) => k.id)).toContain(key.id);
-    const audit = await withPlatform(db, 'test: read audit', (tx) =>
+    const audit = await withPlatform(api.db, 'test: read audit', (tx) =>
       tx
         .select()
         .from(schema.auditEvents)
@@ -159,7 +77,7 @@ describe('tenant procedures (real Postgres, real Keycloak tokens)', () => {
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({
       tenantId: tenantA.id,
-      actorId: sub.alice,
+      actorId: api.sub.alice,
       actorType: 'user',
       outcome: 'success',
     });
@@ -232,7 +150,7 @@ describe('tenant procedures (real Postgres, real Keycloak tokens)', () => {
   });
 
   it('a suspended tenant blocks its users at the API', async () => {
-    await withPlatform(db, 'test: suspend', (tx) =>
+    await withPlatform(api.db, 'test: suspend', (tx) =>
       tx
         .update(schema.tenants)
         .set({ status: 'suspended' })
