@@ -12,18 +12,13 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { OPERATION_STATES } from '@palisade/contracts';
 import { id, timestamps } from './columns';
 import { tenants } from './tenants';
 import { tenantIsolation } from './tenant-columns';
 
-export const operationState = pgEnum('operation_state', [
-  'pending',
-  'running',
-  'compensating',
-  'succeeded',
-  'failed',
-  'cancelled',
-]);
+// One list of states, the contract's, enforced here too.
+export const operationState = pgEnum('operation_state', OPERATION_STATES);
 
 export interface OperationStep {
   name: string;
