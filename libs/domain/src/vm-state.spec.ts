@@ -31,6 +31,8 @@ describe('canPerform', () => {
     ['resize', 'running', 'cannot resize: VM is running'],
     ['forceOff', 'stopped', 'cannot force off: VM is stopped'],
     ['snapshot', 'error', 'cannot snapshot: VM is in error'],
+    // Live snapshots of LUKS disks crash QEMU 7.2: stopped VMs only.
+    ['snapshot', 'running', 'cannot snapshot: VM is running'],
     ['start', 'unknown', 'cannot start: VM state is unknown (its host is not reporting)'],
     ['delete', 'migrating', 'cannot delete: VM is migrating'],
     ['rebuild', 'building', 'cannot rebuild: VM is building'],
@@ -56,7 +58,6 @@ describe('canPerform', () => {
       'forceOff',
       'rebuild',
       'delete',
-      'snapshot',
     ]);
     expect(allowedActions(vm('stopped', 'stopped'))).toEqual([
       'start',
