@@ -10,7 +10,7 @@
  * metadata naming the test's VM; it is removed afterwards.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -326,6 +326,38 @@ describe('host lifecycle: heartbeats, events, unreachable, drain (real API, agen
       state: 'unreachable',
       vms: [expect.objectContaining({ id: vmId, observedState: 'unknown' })],
     });
+
+    // While it is frozen, an event batch with the host's own certificate is applied at once
+    // (a crash is `error`), but events are not heartbeats: the host stays unreachable.
+    const own = {
+      ca: pki.ca().certPem,
+      key: await readFile(path.join(tmp, 'agent', 'pki', 'host.key'), 'utf8'),
+      cert: await readFile(path.join(tmp, 'agent', 'pki', 'host.crt'), 'utf8'),
+    };
+    const crashed = await httpsCall(`${gateway}/agent/v1/events`, {
+      ...own,
+      method: 'POST',
+      body: {
+        events: [
+          {
+            seq: 1_000_000,
+            kind: 'lifecycle',
+            uuid: vmId,
+            name: `palisade-${vmId}`,
+            vmId,
+            event: 'stopped',
+            detail: 'crashed',
+            at: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    expect(crashed).toMatchObject({
+      status: 200,
+      body: { acknowledged: 1_000_000, vmsUpdated: 1, ignored: 0 },
+    });
+    expect(await vmState()).toBe('error');
+    expect((await host()).state).toBe('unreachable');
 
     agent.child.kill('SIGCONT');
     expect((await poll(host, (h) => h.state === 'up')).state).toBe('up');
