@@ -40,7 +40,7 @@ import { PkiService, type TlsIdentity } from '../pki/pki.service';
 import { enrolHost, type GatewayRequestContext, recordFailedEnrolment } from './enrol';
 import { FailureLimiter } from './failure-limiter';
 import { recordHostEvents, recordHostHeartbeat } from './host-reports';
-import { renewHostCertificate, type ClientCertificate } from './renew';
+import { hostCertificateOf, renewHostCertificate, type ClientCertificate } from './renew';
 
 const MAX_BODY = 64 * 1024;
 /** Heartbeats and event batches list domains: up to MAX_REPORTED_DOMAINS of them. */
@@ -139,12 +139,16 @@ export class AgentGatewayService implements OnApplicationBootstrap, OnApplicatio
         return send(res, 200, await renewHostCertificate(deps, clientOf(req), input, ctx));
       }
       if (req.method === 'POST' && path === '/agent/v1/heartbeat') {
+        const client = clientOf(req);
+        hostCertificateOf(client); // a stranger is refused before its (large) body is read
         const input = parse(heartbeatRequestSchema, await readJson(req, MAX_REPORT_BODY));
-        return send(res, 200, await recordHostHeartbeat(deps, clientOf(req), input, ctx, this.log));
+        return send(res, 200, await recordHostHeartbeat(deps, client, input, ctx, this.log));
       }
       if (req.method === 'POST' && path === '/agent/v1/events') {
+        const client = clientOf(req);
+        hostCertificateOf(client); // a stranger is refused before its (large) body is read
         const input = parse(eventBatchSchema, await readJson(req, MAX_REPORT_BODY));
-        return send(res, 200, await recordHostEvents(deps, clientOf(req), input, ctx, this.log));
+        return send(res, 200, await recordHostEvents(deps, client, input, ctx, this.log));
       }
       throw new AppError(ErrorCode.NOT_FOUND, `${req.method} ${path}`, {
         userMessage: `No route ${req.method} ${path} on the agent gateway.`,
