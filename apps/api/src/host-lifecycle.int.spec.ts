@@ -358,6 +358,25 @@ describe('host lifecycle: heartbeats, events, unreachable, drain (real API, agen
     });
     expect(await vmState()).toBe('error');
     expect((await host()).state).toBe('unreachable');
+    // A heartbeat from an agent that could not ask libvirt: the host is up, its VM unknown.
+    const blind = await httpsCall(`${gateway}/agent/v1/heartbeat`, {
+      ...own,
+      method: 'POST',
+      body: {
+        probe: { kernel: 'k', cpuModel: 'm', libvirtVersion: null, qemuVersion: null },
+        capacity: { cpus: 1, ramMib: 1, diskGib: 1 },
+        securityModels: [],
+        acceleration: null,
+        compliance: {
+          status: 'non-compliant',
+          securityDriver: 'none',
+          acceleration: null,
+          checks: [],
+        },
+      } satisfies HeartbeatRequest,
+    });
+    expect(blind).toMatchObject({ status: 200, body: { state: 'up', vmsUpdated: 1 } });
+    expect(await vmState()).toBe('unknown');
 
     agent.child.kill('SIGCONT');
     expect((await poll(host, (h) => h.state === 'up')).state).toBe('up');

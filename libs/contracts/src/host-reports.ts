@@ -48,9 +48,11 @@ export const heartbeatRequestSchema = z.object({
   securityModels: z.array(z.string().min(1).max(64)).max(16),
   acceleration: z.enum(['kvm', 'tcg']).nullable(),
   compliance: complianceReportSchema,
+  /** Absent when the agent could not ask libvirt: its VMs' states are then unknown. */
   domains: z
     .array(reportedDomainSchema)
-    .max(MAX_REPORTED_DOMAINS, `must list at most ${MAX_REPORTED_DOMAINS} domains`),
+    .max(MAX_REPORTED_DOMAINS, `must list at most ${MAX_REPORTED_DOMAINS} domains`)
+    .optional(),
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 

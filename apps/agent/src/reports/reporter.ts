@@ -144,10 +144,18 @@ export class HostReporter {
   private async beat(): Promise<void> {
     if (this.stopped) return;
     try {
-      const [inventory, domains] = await Promise.all([this.o.inventory(), this.domains()]);
+      // Without libvirt the heartbeat still goes out (the host is alive, its compliance says
+      // libvirt is unreachable), and without a domain list the control plane marks the VMs unknown.
+      const [inventory, domains] = await Promise.all([
+        this.o.inventory(),
+        this.domains().catch((e: unknown) => {
+          this.o.log.warn(`cannot list domains for the heartbeat: ${message(e)}`);
+          return undefined;
+        }),
+      ]);
       const answer = await this.o.send<HeartbeatResponse>('/agent/v1/heartbeat', {
         ...inventory,
-        domains,
+        ...(domains ? { domains } : {}),
       } satisfies HeartbeatRequest);
       if (answer.vmsUpdated > 0)
         this.o.log.log(`heartbeat: host ${answer.state}, ${answer.vmsUpdated} VM state(s) fixed`);

@@ -19,6 +19,7 @@ import {
   getHostByName,
   listVmsOnHost,
   lockHost,
+  markVmsUnknownOnHost,
   recordAudit,
   recordHeartbeat,
   setObservedStateOnHost,
@@ -33,6 +34,7 @@ import {
   observedStateOfDomain,
   observedStateOfEvent,
   shouldRecordObserved,
+  WORKFLOW_OWNED_STATES,
 } from '@palisade/domain';
 import type { GatewayRequestContext } from './enrol';
 import { certificateRejected, hostCertificateOf, type ClientCertificate } from './renew';
@@ -120,6 +122,15 @@ export async function recordHostHeartbeat(
         outcome: 'success',
         details: { from: host.state, to: state, reason: 'heartbeat received' },
       });
+    }
+    if (!input.domains) {
+      // The agent is alive but could not ask libvirt: what its guests do is not known.
+      const unknown = await markVmsUnknownOnHost(tx, {
+        hostId: host.id,
+        except: WORKFLOW_OWNED_STATES,
+      });
+      log.warn(`host ${host.name} could not list its domains; ${unknown} VM(s) now unknown`);
+      return { hostId: row.id, state: row.state, vmsUpdated: unknown, foreignDomains: 0 };
     }
     const vms = new Map((await listVmsOnHost(tx, { hostId: host.id })).map((v) => [v.id, v]));
     const { updated, foreign } = await applyInventory(tx, host, vms, input.domains);

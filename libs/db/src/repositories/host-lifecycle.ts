@@ -97,6 +97,19 @@ export async function setObservedStateOnHost(
   return rows.length === 1;
 }
 
+/** Every VM on the host whose state is not in `except` becomes `unknown`; returns how many. */
+export async function markVmsUnknownOnHost(
+  tx: Tx,
+  p: { hostId: string; except: readonly ObservedState[] },
+): Promise<number> {
+  const rows = await tx
+    .update(vms)
+    .set({ observedState: 'unknown', updatedAt: sql`now()` })
+    .where(and(eq(vms.hostId, p.hostId), notInArray(vms.observedState, ['unknown', ...p.except])))
+    .returning({ id: vms.id });
+  return rows.length;
+}
+
 /**
  * The monitor's pass: every host that is `up` and whose last heartbeat is older than `timeoutMs`
  * becomes `unreachable`, and the VMs on every silent host (also draining or in maintenance, whose
