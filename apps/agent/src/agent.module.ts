@@ -5,6 +5,8 @@ import { HealthController } from './health.controller';
 import { ControlPlaneOnlyGuard } from './host/control-plane.guard';
 import { HostController } from './host/host.controller';
 import { HostService } from './host/host.service';
+import { EventQueue } from './reports/event-queue';
+import { EventsController } from './reports/events.controller';
 
 @Module({})
 export class AgentModule {
@@ -23,8 +25,13 @@ export class AgentModule {
           },
         }),
       ],
-      controllers: [HealthController, HostController],
-      providers: [{ provide: AGENT_CONFIG, useValue: config }, HostService, ControlPlaneOnlyGuard],
+      controllers: [HealthController, HostController, EventsController],
+      providers: [
+        { provide: AGENT_CONFIG, useValue: config },
+        HostService,
+        ControlPlaneOnlyGuard,
+        { provide: EventQueue, useValue: new EventQueue(config.AGENT_EVENT_QUEUE_SIZE) },
+      ],
     };
   }
 }

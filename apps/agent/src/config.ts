@@ -45,6 +45,12 @@ export const agentConfigSchema = z
     AGENT_ADVERTISE_URL: z
       .url({ protocol: /^https$/, error: 'must be an https:// URL' })
       .optional(),
+    /** How often the agent sends a heartbeat with its inventory to AGENT_API_URL. Keep it well
+     *  under the control plane's HOST_HEARTBEAT_TIMEOUT_MS (default 60 s). */
+    AGENT_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
+    /** Most lifecycle events kept while the control plane is away; then the oldest are dropped
+     *  and the next batch carries the full domain list instead. */
+    AGENT_EVENT_QUEUE_SIZE: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
     ...logSettings,
   })
   .superRefine((c, ctx) => {

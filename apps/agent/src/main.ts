@@ -10,9 +10,19 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AgentModule } from './agent.module';
+import { LibvirtHypervisor } from '@palisade/hypervisor';
 import { loadAgentConfig } from './config';
+import { assessCompliance } from './host/compliance';
+import { HostService } from './host/host.service';
 import { ensureIdentity, renewIdentity, serverTlsOptions } from './pki/enrolment';
+import { postJson } from './pki/gateway-client';
 import { RenewalScheduler } from './pki/renewal';
+import { EventQueue } from './reports/event-queue';
+import { inventoryOf } from './reports/inventory';
+import { HostReporter } from './reports/reporter';
+
+/** Heartbeats reuse a probe up to this old: a probe boots test guests. */
+const HEARTBEAT_PROBE_MAX_AGE_MS = 10 * 60_000;
 
 async function main(): Promise<void> {
   const config = loadAgentConfig();
@@ -56,6 +66,31 @@ async function main(): Promise<void> {
     renewal.renewNow();
   });
   process.once('SIGTERM', () => renewal.stop());
+
+  const hostService = app.get(HostService);
+  const gatewayUrl = config.AGENT_API_URL.replace(/\/+$/, '');
+  const reporter = new HostReporter({
+    hypervisor: new LibvirtHypervisor({
+      uri: config.LIBVIRT_URI,
+      volumeDirs: [config.AGENT_STATE_DIR],
+    }),
+    queue: app.get(EventQueue),
+    inventory: async () => {
+      const probe = await hostService.probe(HEARTBEAT_PROBE_MAX_AGE_MS);
+      return inventoryOf(probe, assessCompliance(probe));
+    },
+    // The identity at the time of the call: renewal swaps it.
+    send: (path, body) =>
+      postJson(`${gatewayUrl}${path}`, body, {
+        ca: identity.caPem,
+        key: identity.keyPem,
+        cert: identity.certPem,
+      }),
+    log: { log: (m) => log.log(m), warn: (m) => log.warn(m) },
+    heartbeatMs: config.AGENT_HEARTBEAT_SECONDS * 1000,
+  });
+  reporter.start();
+  process.once('SIGTERM', () => reporter.stop());
 }
 
 main().catch((e: unknown) => {

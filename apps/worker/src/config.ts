@@ -18,6 +18,10 @@ export const workerConfigSchema = z.object({
   OPERATION_SWEEP_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** First retry delay; BullMQ doubles it per attempt. */
   OPERATION_BACKOFF_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
+  /** A host whose last heartbeat is older than this is unreachable, and its VMs' state unknown. */
+  HOST_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** How often the host monitor looks for silent hosts. */
+  HOST_MONITOR_EVERY_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
   ...logSettings,
 });
 

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { WORKER_CONFIG, type WorkerConfig } from './config';
+import { HostMonitorService } from './hosts/host-monitor.service';
 import { HeartbeatProcessor } from './processors/heartbeat.processor';
 import { OperationsService, WORKFLOWS } from './operations/operations.service';
 import { QueuesService } from './queues.service';
@@ -28,6 +29,7 @@ export class WorkerModule {
         HeartbeatProcessor,
         QueuesService,
         OperationsService,
+        HostMonitorService,
       ],
     };
   }

@@ -114,3 +114,28 @@ export const complianceReportSchema = z.object({
 export type ComplianceReportWire = z.infer<typeof complianceReportSchema>;
 
 export const hostByIdInput = z.object({ id: z.uuid('must be a UUID') });
+
+/** admin.hosts.get: the host, what its agent last reported, and the VMs placed on it. */
+export const hostDetailSchema = hostSchema.extend({
+  cpus: z.number().int(),
+  ramMib: z.number().int(),
+  diskGib: z.number().int(),
+  securityModels: z.array(z.string()),
+  acceleration: z.enum(['kvm', 'tcg']).nullable(),
+  allowWeakerIsolation: z.boolean(),
+  compliance: complianceReportSchema.nullable(),
+  vms: z.array(
+    z.object({
+      id: z.uuid(),
+      tenantId: z.uuid(),
+      name: z.string(),
+      desiredState: z.string(),
+      observedState: z.string(),
+    }),
+  ),
+});
+export type HostDetail = z.infer<typeof hostDetailSchema>;
+
+/** admin.hosts.drain: the host (now `draining`) and the `host.drain` operation recorded for it. */
+export const drainHostOutput = z.object({ host: hostSchema, operationId: z.uuid() });
+export type DrainHostOutput = z.infer<typeof drainHostOutput>;

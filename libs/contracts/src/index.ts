@@ -7,6 +7,7 @@ export * from './ssh-keys';
 export * from './flavors';
 export * from './tenancy';
 export * from './hosts';
+export * from './host-reports';
 export * from './pagination';
 export * from './operations';
 export * from './vms';

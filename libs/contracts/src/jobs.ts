@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 export const QUEUE_PREFIX = '{palisade}'; // hash-tagged, so every queue key lands on one Redis Cluster slot
 
-export const QueueName = { system: 'system', operations: 'operations' } as const;
+export const QueueName = { system: 'system', operations: 'operations', hosts: 'hosts' } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const jobRegistry = {
@@ -21,6 +21,10 @@ export const jobRegistry = {
     run: z.object({ operationId: z.uuid() }),
     /** Scheduled: ends operations past their deadline that no worker is running. */
     sweep: z.object({}),
+  },
+  hosts: {
+    /** Scheduled: marks hosts whose heartbeat is older than the timeout unreachable. */
+    monitor: z.object({}),
   },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 

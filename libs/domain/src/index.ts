@@ -15,3 +15,4 @@ export * from './quota';
 export * from './vm-state';
 export * from './placement';
 export * from './workflow';
+export * from './host-observation';

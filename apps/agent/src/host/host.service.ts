@@ -16,8 +16,9 @@ export class HostService {
 
   constructor(@Inject(AGENT_CONFIG) private readonly config: AgentConfig) {}
 
-  async probe(): Promise<HostProbe> {
-    if (this.last && Date.now() - this.last.at < FRESH_MS) return this.last.probe;
+  /** `maxAgeMs`: heartbeats accept an older probe, so they do not boot test guests every minute. */
+  async probe(maxAgeMs = FRESH_MS): Promise<HostProbe> {
+    if (this.last && Date.now() - this.last.at < maxAgeMs) return this.last.probe;
     this.inFlight ??= probeHost({
       libvirtUri: this.config.LIBVIRT_URI,
       stateDir: this.config.AGENT_STATE_DIR,

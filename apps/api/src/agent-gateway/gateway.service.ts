@@ -6,6 +6,8 @@
  *
  *   POST /agent/v1/enrol   { token, csr, agentUrl } -> HostCertificate
  *   POST /agent/v1/renew   { csr } over mTLS          -> HostCertificate
+ *   POST /agent/v1/heartbeat  inventory over mTLS     -> HeartbeatResponse   (host-reports.ts)
+ *   POST /agent/v1/events     event batch over mTLS   -> EventBatchResponse
  *
  * Errors leave as `{ code, message, requestId }` through the one error table, like REST.
  */
@@ -26,6 +28,8 @@ import {
   AppError,
   enrolRequestSchema,
   ErrorCode,
+  eventBatchSchema,
+  heartbeatRequestSchema,
   isAppError,
   renewRequestSchema,
 } from '@palisade/contracts';
@@ -35,9 +39,12 @@ import { errorBody, mappingFor } from '../errors/error-map';
 import { PkiService, type TlsIdentity } from '../pki/pki.service';
 import { enrolHost, type GatewayRequestContext, recordFailedEnrolment } from './enrol';
 import { FailureLimiter } from './failure-limiter';
-import { renewHostCertificate } from './renew';
+import { recordHostEvents, recordHostHeartbeat } from './host-reports';
+import { hostCertificateOf, renewHostCertificate, type ClientCertificate } from './renew';
 
 const MAX_BODY = 64 * 1024;
+/** Heartbeats and event batches list domains: up to MAX_REPORTED_DOMAINS of them. */
+const MAX_REPORT_BODY = 1024 * 1024;
 const TOKEN_FAILURES = new Set<string>([
   ErrorCode.ENROL_TOKEN_UNKNOWN,
   ErrorCode.ENROL_TOKEN_EXPIRED,
@@ -128,15 +135,20 @@ export class AgentGatewayService implements OnApplicationBootstrap, OnApplicatio
         }
       }
       if (req.method === 'POST' && path === '/agent/v1/renew') {
-        const socket = req.socket as TLSSocket;
-        const peer = socket.getPeerCertificate();
-        const client = {
-          authorized: socket.authorized,
-          authorizationError: socket.authorizationError?.toString(),
-          peer: peer && Object.keys(peer).length > 0 ? peer : null,
-        };
         const input = parse(renewRequestSchema, await readJson(req));
-        return send(res, 200, await renewHostCertificate(deps, client, input, ctx));
+        return send(res, 200, await renewHostCertificate(deps, clientOf(req), input, ctx));
+      }
+      if (req.method === 'POST' && path === '/agent/v1/heartbeat') {
+        const client = clientOf(req);
+        hostCertificateOf(client); // a stranger is refused before its (large) body is read
+        const input = parse(heartbeatRequestSchema, await readJson(req, MAX_REPORT_BODY));
+        return send(res, 200, await recordHostHeartbeat(deps, client, input, ctx, this.log));
+      }
+      if (req.method === 'POST' && path === '/agent/v1/events') {
+        const client = clientOf(req);
+        hostCertificateOf(client); // a stranger is refused before its (large) body is read
+        const input = parse(eventBatchSchema, await readJson(req, MAX_REPORT_BODY));
+        return send(res, 200, await recordHostEvents(deps, client, input, ctx, this.log));
       }
       throw new AppError(ErrorCode.NOT_FOUND, `${req.method} ${path}`, {
         userMessage: `No route ${req.method} ${path} on the agent gateway.`,
@@ -156,6 +168,17 @@ export class AgentGatewayService implements OnApplicationBootstrap, OnApplicatio
   }
 }
 
+/** The client certificate as the TLS layer judged it (the gateway does not require one). */
+function clientOf(req: IncomingMessage): ClientCertificate {
+  const socket = req.socket as TLSSocket;
+  const peer = socket.getPeerCertificate();
+  return {
+    authorized: socket.authorized,
+    authorizationError: socket.authorizationError?.toString(),
+    peer: peer && Object.keys(peer).length > 0 ? peer : null,
+  };
+}
+
 function tlsOptions(id: TlsIdentity) {
   return { key: id.key, cert: id.cert, ca: id.ca };
 }
@@ -165,13 +188,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, max = MAX_BODY): Promise<unknown> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY) {
-      throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `body over ${MAX_BODY} bytes`);
+    if (size > max) {
+      throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `body over ${max} bytes`);
     }
     chunks.push(chunk);
   }

@@ -34,18 +34,32 @@ const rejected = (why: string) =>
     userMessage: `Client certificate rejected: ${why}.`,
   });
 
+/**
+ * The host a verified client certificate names, and the certificate's fingerprint. The caller
+ * must still compare the fingerprint with the host row: only the host's current certificate
+ * speaks for it.
+ */
+export function hostCertificateOf(client: ClientCertificate): {
+  name: string;
+  fingerprint: string;
+} {
+  if (!client.peer?.raw) throw rejected('no client certificate was presented');
+  if (!client.authorized) throw rejected(String(client.authorizationError ?? 'not trusted'));
+  const ou = client.peer.subject?.OU;
+  const name = client.peer.subject?.CN;
+  if (ou !== CERT_OU.host || typeof name !== 'string') throw rejected('not a host certificate');
+  return { name, fingerprint: sha256Hex(client.peer.raw) };
+}
+
+export const certificateRejected = rejected;
+
 export async function renewHostCertificate(
   deps: { db: Db; pki: PkiService },
   client: ClientCertificate,
   input: RenewRequest,
   ctx: GatewayRequestContext,
 ): Promise<HostCertificate> {
-  if (!client.peer?.raw) throw rejected('no client certificate was presented');
-  if (!client.authorized) throw rejected(String(client.authorizationError ?? 'not trusted'));
-  const ou = client.peer.subject?.OU;
-  const name = client.peer.subject?.CN;
-  if (ou !== CERT_OU.host || typeof name !== 'string') throw rejected('not a host certificate');
-  const presented = sha256Hex(client.peer.raw);
+  const { name, fingerprint: presented } = hostCertificateOf(client);
   const publicKey = await publicKeyOfCsr(input.csr);
   return withPlatform(deps.db, `renew the certificate of host ${name}`, async (tx) => {
     const host = await getHostByName(tx, { name });

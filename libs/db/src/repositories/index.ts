@@ -14,3 +14,4 @@ export * from './vms';
 export * from './networks';
 export * from './volumes';
 export * from './images';
+export * from './host-lifecycle';
