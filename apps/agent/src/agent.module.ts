@@ -5,6 +5,9 @@ import { HealthController } from './health.controller';
 import { ControlPlaneOnlyGuard } from './host/control-plane.guard';
 import { HostController } from './host/host.controller';
 import { HostService } from './host/host.service';
+import { hypervisorProvider } from './ops/hypervisor.provider';
+import { HostOpsService } from './ops/host-ops.service';
+import { OpsController } from './ops/ops.controller';
 
 @Module({})
 export class AgentModule {
@@ -23,8 +26,14 @@ export class AgentModule {
           },
         }),
       ],
-      controllers: [HealthController, HostController],
-      providers: [{ provide: AGENT_CONFIG, useValue: config }, HostService, ControlPlaneOnlyGuard],
+      controllers: [HealthController, HostController, OpsController],
+      providers: [
+        { provide: AGENT_CONFIG, useValue: config },
+        HostService,
+        ControlPlaneOnlyGuard,
+        hypervisorProvider,
+        HostOpsService,
+      ],
     };
   }
 }

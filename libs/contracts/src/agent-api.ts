@@ -86,25 +86,25 @@ export const agentSegmentSchema = z.object({
   bridge: z.string().regex(BRIDGE_NAME_PATTERN),
 });
 
-const hostSpec = vmSpecSchema.innerType();
+const spec = vmSpecSchema.shape;
 
 /**
  * A VM as the control plane knows it. The agent adds what only the host knows: disk, seed and
  * kernel paths, bridge names, the libvirt secret per encrypted disk.
  */
-export const agentVmDefinitionSchema = hostSpec
-  .pick({
-    vmId: true,
-    tenantId: true,
-    specRevision: true,
-    vcpus: true,
-    memoryMiB: true,
-    cpu: true,
-    memtune: true,
-    blkio: true,
-    isolation: true,
-    console: true,
-    machine: true,
+export const agentVmDefinitionSchema = z
+  .object({
+    vmId: spec.vmId,
+    tenantId: spec.tenantId,
+    specRevision: spec.specRevision,
+    vcpus: spec.vcpus,
+    memoryMiB: spec.memoryMiB,
+    cpu: spec.cpu,
+    memtune: spec.memtune,
+    blkio: spec.blkio,
+    isolation: spec.isolation,
+    console: spec.console,
+    machine: spec.machine,
   })
   .extend({
     name: z.string().regex(VM_NAME_PATTERN, {
@@ -116,7 +116,7 @@ export const agentVmDefinitionSchema = hostSpec
           id: uuid('disks[].id'),
           volumeId: uuid('disks[].volumeId'),
           bootOrder: z.number().int().min(1).max(255).optional(),
-          iotune: hostSpec.shape.disks.element.shape.iotune,
+          iotune: spec.disks.element.shape.iotune,
         }),
       )
       .max(20, { error: 'disks must have at most 20 entries' }),
@@ -129,7 +129,7 @@ export const agentVmDefinitionSchema = hostSpec
           prefixLength: z.number().int().min(8).max(30),
           gateway: z.ipv4().optional(),
           segment: agentSegmentRefSchema,
-          bandwidth: hostSpec.shape.nics.element.shape.bandwidth,
+          bandwidth: spec.nics.element.shape.bandwidth,
         }),
       )
       .max(8, { error: 'nics must have at most 8 entries' }),
@@ -142,12 +142,18 @@ export const agentVmDefinitionSchema = hostSpec
           kind: z.literal('kernel'),
           kernel: sha256('boot.kernel'),
           initrd: sha256('boot.initrd'),
-          cmdline: z.string().max(4096).regex(/^[^\0-\x1f]*$/),
+          cmdline: z
+            .string()
+            .max(4096)
+            .regex(/^[^\0-\x1f]*$/),
         }),
       ],
       { error: "boot.kind must be 'disk' or 'kernel'" },
     ),
-    userData: z.string().max(32 * 1024).optional(),
+    userData: z
+      .string()
+      .max(32 * 1024)
+      .optional(),
     sshAuthorizedKeys: z.array(z.string().max(16_384)).max(32).default([]),
   });
 export type AgentVmDefinition = z.infer<typeof agentVmDefinitionSchema>;

@@ -25,7 +25,9 @@ async function mustExec(cmd: string, args: string[], opts: { env?: NodeJS.Proces
     return (await execFileP(cmd, args, { encoding: 'utf8', timeout: 60_000, ...opts })).stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(err.stderr || err.message).trim().slice(-2000)}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed: ${(err.stderr || err.message).trim().slice(-2000)}`,
+    );
   }
 }
 
