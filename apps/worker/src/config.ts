@@ -18,6 +18,14 @@ export const workerConfigSchema = z.object({
   OPERATION_SWEEP_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   /** First retry delay; BullMQ doubles it per attempt. */
   OPERATION_BACKOFF_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
+  /** The control plane's CA directory (the API's PKI_DIR): the worker issues itself a
+   *  control-plane client certificate from it to call agents. Without it, VM workflows are off. */
+  PKI_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** SECRET: base64 of 32 bytes; wraps the per-tenant keys that wrap volume LUKS keys. */
+  VOLUME_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes')
+    .optional(),
   ...logSettings,
 });
 
