@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { WORKER_CONFIG, type WorkerConfig } from './config';
 import { HeartbeatProcessor } from './processors/heartbeat.processor';
-import { OperationsService, WORKFLOWS } from './operations/operations.service';
+import { OperationsService } from './operations/operations.service';
 import { QueuesService } from './queues.service';
 import { vmWorkflowsProvider } from './vms/vm-workflows.provider';
 

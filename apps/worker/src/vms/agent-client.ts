@@ -100,7 +100,7 @@ export class AgentClient {
             const code = err.success ? err.data.code : ErrorCode.AGENT_HOST_FAILED;
             const message = `agent ${this.hostName} ${method} ${url.pathname}: ${status} ${code}: ${err.success ? err.data.message : text.slice(0, 500)}`;
             if (status >= 400 && status < 500 && status !== 408 && status !== 429)
-              return reject(new StepRefused(message, code));
+              return reject(new StepRefused(err.success ? err.data.message : message, code));
             reject(new AgentCallError(message, status, code));
           });
         },

@@ -107,9 +107,9 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
       const flavor = await getFlavor(t, { id: vm.flavorId });
       const image = await getVisibleImage(t, { tenantId, id: vm.imageId });
       const nicRows = await nicsOf(t, { tenantId, vmIds: [vm.id] });
-      const networks = await Promise.all(
-        nicRows.map((n) => getNetwork(t, { tenantId, id: n.networkId })),
-      );
+      // One query at a time: a transaction is one connection.
+      const networks: Awaited<ReturnType<typeof getNetwork>>[] = [];
+      for (const n of nicRows) networks.push(await getNetwork(t, { tenantId, id: n.networkId }));
       if (!flavor || !image) throw new Error(`vm ${vm.id}: flavor or image vanished`);
       return {
         flavor,

@@ -1,7 +1,8 @@
 /**
  * Tenant cgroup partitions (`<resource><partition>/machine/palisade-<hex></partition>`) on
- * cgroupfs: libvirt does not create them, so the agent does before a tenant's first VM starts,
- * and the netns lab does for its guests. Must never remove a cgroup that still has tasks.
+ * cgroupfs: libvirt does not create them, so the agent does before a tenant's first VM starts
+ * (libs/testkit's netns lab keeps its own copy: testkit may not depend on agent-scope libs).
+ * Must never remove a cgroup that still has tasks.
  */
 import {
   existsSync,
