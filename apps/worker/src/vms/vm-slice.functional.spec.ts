@@ -130,14 +130,25 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
   let db: Db;
   let tls: ClientTls;
   let engine: WorkflowEngine;
-  let agent: { proc: ChildProcess; log: () => string; client: AgentClient };
+  interface Host {
+    proc: ChildProcess;
+    log: () => string;
+    client: AgentClient;
+    state: string;
+    hostId: string;
+    fabricId: string;
+    networkId: string;
+  }
+  /** `real`: the lab's libvirtd; `sim`: AGENT_HYPERVISOR=simulated, for the comparison. */
+  const hosts: Partial<Record<'real' | 'sim', Host>> = {};
   let api: { proc: ChildProcess; log: () => string; base: string };
   let token: string;
-  let state: string;
   let pkiDir: string;
   let console_: SerialConsole | undefined;
   const suffix = randomUUID().slice(0, 8);
-  const ids = { tenant: '', flavor: '', image: '', host: '', fabric: '', network: '' };
+  const ids = { tenant: '', flavor: '', image: '' };
+  let checksum: string;
+  let ca: Awaited<ReturnType<typeof loadOrCreateCa>>;
   const virsh = async (...args: string[]) =>
     (await exec('virsh', ['-c', h1.libvirtUri!, ...args], { encoding: 'utf8', timeout: 120_000 }))
       .stdout;
@@ -147,48 +158,10 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
     lab = await createNetnsLab({ libvirt: true, log: (l) => console.log(`[lab] ${l}`) });
     h1 = lab.hosts[0]!;
     image = await buildGuestImage();
-    // libvirt-qemu must reach the images: the lab's image dir is world-traversable, /root is not.
-    state = path.join(lab.imageDir, 'agent');
-    mkdirSync(path.join(state, 'images'), { recursive: true });
-    const checksum = createHash('sha256').update(readFileSync(image.qcow2)).digest('hex');
-    copyFileSync(image.qcow2, path.join(state, 'images', `${checksum}.qcow2`));
-
-    // libvirt shapes <bandwidth> with sfq; where the kernel lacks it the agent leaves it out.
-    const sfq = await exec('tc', ['-n', h1.netns, 'qdisc', 'add', 'dev', 'lo', 'root', 'sfq']).then(
-      async () => (await exec('tc', ['-n', h1.netns, 'qdisc', 'del', 'dev', 'lo', 'root']), true),
-      () => false,
-    );
-
+    checksum = createHash('sha256').update(readFileSync(image.qcow2)).digest('hex');
     pkiDir = mkdtempSync(path.join(os.tmpdir(), 'palisade-slice-pki-'));
-    const ca = await loadOrCreateCa(pkiDir);
+    ca = await loadOrCreateCa(pkiDir);
     tls = await controlPlaneClientTls(pkiDir, 1);
-    const hostName = `slice-${suffix}`;
-    const issued = await issueKeyAndCertificate(ca, {
-      commonName: hostName,
-      organizationalUnit: CERT_OU.host,
-      names: [hostName, '127.0.0.1'],
-      validityDays: 1,
-    });
-    mkdirSync(path.join(state, 'pki'), { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(state, 'pki', 'ca.crt'), ca.certPem);
-    writeFileSync(path.join(state, 'pki', 'host.key'), issued.keyPem, { mode: 0o600 });
-    writeFileSync(path.join(state, 'pki', 'host.crt'), issued.pem);
-
-    const agentPort = await freePort();
-    const agentApp = startApp('agent', {
-      AGENT_HOSTNAME: hostName,
-      AGENT_PORT: String(agentPort),
-      AGENT_STATE_DIR: state,
-      AGENT_HYPERVISOR: 'libvirt',
-      LIBVIRT_URI: h1.libvirtUri!,
-      AGENT_NETNS: h1.netns,
-      AGENT_UNDERLAY_DEV: h1.underlayDev,
-      AGENT_UNDERLAY_IP: h1.underlayIp,
-      AGENT_LUKS_ITER_MS: '100',
-      AGENT_NO_BANDWIDTH: sfq ? 'false' : 'true',
-    });
-    const agentUrl = `https://127.0.0.1:${agentPort}`;
-    agent = { ...agentApp, client: new AgentClient(agentUrl, tls, hostName) };
 
     const apiPort = await freePort();
     const apiApp = startApp('api', {
@@ -248,47 +221,27 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
         })
         .returning();
       ids.image = img!.id;
-      const [host] = await tx
-        .insert(schema.hosts)
-        .values({
-          name: hostName,
-          state: 'up',
-          agentUrl,
-          cpus: 2,
-          ramMib: 2048,
-          diskGib: 20,
-          securityModels: ['none', 'dac'],
-          acceleration: 'tcg',
-          compliance: { status: 'compliant' },
-        })
-        .returning();
-      ids.host = host!.id;
-      const [fabric] = await tx
-        .insert(schema.fabrics)
-        .values({
-          name: `slice-${suffix}`,
-          type: 'vxlan',
-          device: h1.underlayDev,
-          segmentRanges: '100-4000',
-        })
-        .returning();
-      ids.fabric = fabric!.id;
-      await tx.insert(schema.hostFabrics).values({ hostId: ids.host, fabricId: ids.fabric });
-      const [network] = await tx
-        .insert(schema.networks)
-        .values({
-          tenantId: ids.tenant,
-          fabricId: ids.fabric,
-          name: 'net',
-          segmentType: 'vxlan',
-          segmentId: 100 + (parseInt(suffix.slice(0, 3), 16) % 3000),
-          cidr: '10.31.0.0/24',
-          status: 'active',
-        })
-        .returning();
-      ids.network = network!.id;
     });
     await addMembership(db, { tenantId: ids.tenant, subject: sub, role: 'owner' }, 'test fixture');
+
+    // libvirt shapes <bandwidth> with sfq; where the kernel lacks it the agent leaves it out.
+    const sfq = await exec('tc', ['-n', h1.netns, 'qdisc', 'add', 'dev', 'lo', 'root', 'sfq']).then(
+      async () => (await exec('tc', ['-n', h1.netns, 'qdisc', 'del', 'dev', 'lo', 'root']), true),
+      () => false,
+    );
+    hosts.real = await addHost('real', {
+      AGENT_HYPERVISOR: 'libvirt',
+      LIBVIRT_URI: h1.libvirtUri!,
+      AGENT_NETNS: h1.netns,
+      AGENT_UNDERLAY_DEV: h1.underlayDev,
+      AGENT_UNDERLAY_IP: h1.underlayIp,
+      AGENT_LUKS_ITER_MS: '100',
+      AGENT_NO_BANDWIDTH: sfq ? 'false' : 'true',
+    });
+    hosts.sim = await addHost('sim', {
+      AGENT_HYPERVISOR: 'simulated',
+      AGENT_SIMULATED_SECURITY: 'none',
+    });
 
     const workflows = vmWorkflows({
       db,
@@ -296,7 +249,8 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       masterKey: Buffer.alloc(32, 3),
     }) as Workflow<unknown>[];
     engine = new WorkflowEngine(db, new Map(workflows.map((w) => [w.kind, w])));
-    await until('agent listens', START_BOUND_MS, () => agent.client.list(), agent.log);
+    for (const h of [hosts.real, hosts.sim])
+      await until('agent listens', START_BOUND_MS, () => h!.client.list(), h!.log);
     await until(
       'api listens',
       START_BOUND_MS,
@@ -308,30 +262,109 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
     );
   }, 20 * 60_000);
 
+  /** An enrolled-looking agent (identity issued by the test's CA), its host row, a fabric only
+   *  it reaches and a tenant network on that fabric, so a VM on the network lands on it. */
+  async function addHost(kind: 'real' | 'sim', env: Record<string, string>): Promise<Host> {
+    const name = `slice-${kind}-${suffix}`;
+    // libvirt-qemu must reach the images: the lab's image dir is world-traversable, /root is not.
+    const dir = path.join(lab.imageDir, `agent-${kind}`);
+    mkdirSync(path.join(dir, 'images'), { recursive: true });
+    copyFileSync(image.qcow2, path.join(dir, 'images', `${checksum}.qcow2`));
+    const issued = await issueKeyAndCertificate(ca, {
+      commonName: name,
+      organizationalUnit: CERT_OU.host,
+      names: [name, '127.0.0.1'],
+      validityDays: 1,
+    });
+    mkdirSync(path.join(dir, 'pki'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(dir, 'pki', 'ca.crt'), ca.certPem);
+    writeFileSync(path.join(dir, 'pki', 'host.key'), issued.keyPem, { mode: 0o600 });
+    writeFileSync(path.join(dir, 'pki', 'host.crt'), issued.pem);
+    const port = await freePort();
+    const app = startApp('agent', {
+      AGENT_HOSTNAME: name,
+      AGENT_PORT: String(port),
+      AGENT_STATE_DIR: dir,
+      ...env,
+    });
+    const url = `https://127.0.0.1:${port}`;
+    return withPlatform(db, `test fixture: host ${name}`, async (tx) => {
+      const [host] = await tx
+        .insert(schema.hosts)
+        .values({
+          name,
+          state: 'up',
+          agentUrl: url,
+          cpus: 2,
+          ramMib: 2048,
+          diskGib: 20,
+          securityModels: ['none', 'dac'],
+          acceleration: 'tcg',
+          compliance: { status: 'compliant' },
+        })
+        .returning();
+      const [fabric] = await tx
+        .insert(schema.fabrics)
+        .values({ name, type: 'vxlan', device: 'ul0', segmentRanges: '100-4000' })
+        .returning();
+      await tx.insert(schema.hostFabrics).values({ hostId: host!.id, fabricId: fabric!.id });
+      const [network] = await tx
+        .insert(schema.networks)
+        .values({
+          tenantId: ids.tenant,
+          fabricId: fabric!.id,
+          name: `net-${kind}`,
+          segmentType: 'vxlan',
+          segmentId: 100 + (parseInt(suffix.slice(0, 3), 16) % 3000),
+          cidr: kind === 'real' ? '10.31.0.0/24' : '10.32.0.0/24',
+          status: 'active',
+        })
+        .returning();
+      return {
+        ...app,
+        client: new AgentClient(url, tls, name),
+        state: dir,
+        hostId: host!.id,
+        fabricId: fabric!.id,
+        networkId: network!.id,
+      };
+    });
+  }
+
   afterAll(async () => {
     console_?.close();
-    for (const p of [agent?.proc, api?.proc]) if (p?.exitCode === null) p.kill('SIGTERM');
-    if (ids.tenant) {
-      // The agent made the tenant's cgroup partition; registering it lets the lab remove it.
-      // (The designer's `tenantPartition`; the worker may not import the agent-side lib.)
-      lab?.ensurePartition(`/machine/palisade-${ids.tenant.replace(/-/g, '')}`);
-      await withPlatform(db, 'test cleanup: slice', async (tx) => {
-        await tx.delete(schema.auditEvents).where(eq(schema.auditEvents.tenantId, ids.tenant));
-        await tx.delete(schema.operations).where(eq(schema.operations.tenantId, ids.tenant));
-        await tx.delete(schema.volumes).where(eq(schema.volumes.tenantId, ids.tenant));
-        await tx.delete(schema.vms).where(eq(schema.vms.tenantId, ids.tenant));
-        await tx.delete(schema.networks).where(eq(schema.networks.tenantId, ids.tenant));
-        await tx.delete(schema.hostFabrics).where(eq(schema.hostFabrics.hostId, ids.host));
-        await tx.delete(schema.fabrics).where(eq(schema.fabrics.id, ids.fabric));
-        await tx.delete(schema.hosts).where(eq(schema.hosts.id, ids.host));
-        await tx.delete(schema.images).where(eq(schema.images.id, ids.image));
-        await tx.delete(schema.flavors).where(inArray(schema.flavors.id, [ids.flavor]));
-      });
+    for (const p of [hosts.real?.proc, hosts.sim?.proc, api?.proc])
+      if (p?.exitCode === null) p.kill('SIGTERM');
+    try {
+      if (ids.tenant) await cleanDb();
+    } finally {
+      if (ids.tenant)
+        // The agent made the tenant's cgroup partition; registering it lets the lab remove it.
+        // (The designer's `tenantPartition`; the worker may not import the agent-side lib.)
+        lab?.ensurePartition(`/machine/palisade-${ids.tenant.replace(/-/g, '')}`);
+      await lab?.dispose();
+      await db?.$client.end();
+      if (pkiDir) rmSync(pkiDir, { recursive: true, force: true });
     }
-    await lab?.dispose();
-    await db?.$client.end();
-    if (pkiDir) rmSync(pkiDir, { recursive: true, force: true });
   }, 5 * 60_000);
+
+  /** This test's rows (audit events are append-only and stay, as in every suite). */
+  async function cleanDb() {
+    await withPlatform(db, 'test cleanup: slice', async (tx) => {
+      await tx.delete(schema.operations).where(eq(schema.operations.tenantId, ids.tenant));
+      await tx.delete(schema.volumes).where(eq(schema.volumes.tenantId, ids.tenant));
+      await tx.delete(schema.vms).where(eq(schema.vms.tenantId, ids.tenant));
+      await tx.delete(schema.networks).where(eq(schema.networks.tenantId, ids.tenant));
+      for (const h of [hosts.real, hosts.sim]) {
+        if (!h) continue;
+        await tx.delete(schema.hostFabrics).where(eq(schema.hostFabrics.hostId, h.hostId));
+        await tx.delete(schema.fabrics).where(eq(schema.fabrics.id, h.fabricId));
+        await tx.delete(schema.hosts).where(eq(schema.hosts.id, h.hostId));
+      }
+      await tx.delete(schema.images).where(eq(schema.images.id, ids.image));
+      await tx.delete(schema.flavors).where(inArray(schema.flavors.id, [ids.flavor]));
+    });
+  }
 
   const rest = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(`${api.base}/v1${p}`, {
@@ -346,6 +379,28 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
+  /** The same REST path to a simulated host: POST -> running, then DELETE to nothing. */
+  async function simulatedRun(): Promise<number> {
+    const posted = Date.now();
+    const created = await rest('POST', '/vms', {
+      name: `sim-${suffix}`,
+      flavorId: ids.flavor,
+      imageId: ids.image,
+      networkId: hosts.sim!.networkId,
+    });
+    expect(created.status).toBe(202);
+    const vmId = (created.body.vm as { id: string }).id;
+    const run = (op: unknown) =>
+      engine.run((op as { id: string }).id, { attemptsMade: 0, maxAttempts: 1 });
+    expect(await run(created.body.operation)).toBe('succeeded');
+    const ms = Date.now() - posted;
+    expect((await hosts.sim!.client.get(vmId))?.state).toBe('running');
+    const deleted = await rest('DELETE', `/vms/${vmId}`);
+    expect(await run(deleted.body.operation)).toBe('succeeded');
+    expect((await hosts.sim!.client.list()).items).toEqual([]);
+    return ms;
+  }
+
   it(
     'boots a TCG guest from POST /v1/vms and removes every trace of it on DELETE',
     async () => {
@@ -355,7 +410,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
         name,
         flavorId: ids.flavor,
         imageId: ids.image,
-        networkId: ids.network,
+        networkId: hosts.real!.networkId,
       });
       expect(created.status).toBe(202);
       const vmId = (created.body.vm as { id: string }).id;
@@ -363,7 +418,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
 
       expect(await engine.run(opId, { attemptsMade: 0, maxAttempts: 1 })).toBe('succeeded');
       const runningMs = Date.now() - posted;
-      const live = await agent.client.get(vmId);
+      const live = await hosts.real!.client.get(vmId);
       expect(live?.state).toBe('running');
       console_ = new SerialConsole((await virsh('ttyconsole', vmId)).trim());
       await console_.open();
@@ -385,7 +440,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       );
       const volumeId = root!.id; // the agent names the volume's libvirt secret after it
       expect(live!.xml).toContain(volumeId);
-      const volumePath = path.join(state, 'volumes', `${volumeId}.qcow2`);
+      const volumePath = path.join(hosts.real!.state, 'volumes', `${volumeId}.qcow2`);
       const info = JSON.parse(
         (await exec('qemu-img', ['info', '-U', '-f', 'qcow2', '--output=json', volumePath])).stdout,
       ) as {
@@ -403,8 +458,9 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       await virsh('define', xmlFile);
       await virsh('start', vmId);
       const rawMs = Date.now() - rawStart;
+      const simMs = await simulatedRun();
       console.log(
-        `[measure] real libvirt: POST->running ${runningMs} ms, POST->READY ${readyMs} ms; raw virsh define+start of the same XML ${rawMs} ms`,
+        `[measure] POST->running: simulated host ${simMs} ms; real libvirt ${runningMs} ms (POST->READY marker ${readyMs} ms); raw virsh define+start of the same XML ${rawMs} ms`,
       );
 
       const deleted = await rest('DELETE', `/vms/${vmId}`);
@@ -420,7 +476,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       expect(await virsh('list', '--all', '--uuid')).not.toContain(vmId);
       expect(await virsh('secret-list')).not.toContain(volumeId);
       expect(existsSync(volumePath)).toBe(false);
-      expect(existsSync(path.join(state, 'seeds', `${vmId}.img`))).toBe(false);
+      expect(existsSync(path.join(hosts.real!.state, 'seeds', `${vmId}.img`))).toBe(false);
       const links = (await exec('ip', ['-n', h1.netns, '-o', 'link'])).stdout;
       expect(links).not.toContain(`${tap}:`);
       // ...and nothing allocated: the row (MCS pair, host claim), its NIC (MAC, IP), its volume.

@@ -402,6 +402,39 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     await agents[0]!.client.deleteVolume(del.id, root!.id);
   });
 
+  it('the image store refuses a missing image, a wrong checksum and an image with a backing file', async () => {
+    const agent = agents[0]!;
+    const store = path.join(dir, agent.name, 'images');
+    const ensure = (checksum: string) =>
+      agent.client.ensureImage({ operationId: randomUUID(), checksum, format: 'qcow2' });
+    await expect(ensure('f'.repeat(64))).rejects.toMatchObject({ code: 'agent.image_missing' });
+
+    // A file stored under a checksum it does not have.
+    const forged = createHash('sha256').update('forged').digest('hex');
+    writeFileSync(path.join(store, `${forged}.qcow2`), readFileSync(image.file));
+    await expect(ensure(forged)).rejects.toMatchObject({ code: 'agent.image_invalid' });
+
+    // A genuine qcow2 that names a backing file (here /etc/passwd as raw) is never used.
+    const evil = path.join(dir, 'evil.qcow2');
+    execFileSync('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '-b',
+      '/etc/passwd',
+      '-F',
+      'raw',
+      evil,
+      '1M',
+    ]);
+    const sum = createHash('sha256').update(readFileSync(evil)).digest('hex');
+    writeFileSync(path.join(store, `${sum}.qcow2`), readFileSync(evil));
+    await expect(ensure(sum)).rejects.toMatchObject({ code: 'agent.image_invalid' });
+
+    expect(await ensure(image.checksum)).toMatchObject({ checksum: image.checksum });
+  });
+
   it('the agent refuses a bad request naming the field (400, never a 500)', async () => {
     await expect(
       agents[0]!.client.ensureVolume({
