@@ -402,6 +402,36 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     await agents[0]!.client.deleteVolume(del.id, root!.id);
   });
 
+  it('stop, start, force-off and reboot record the state the host reports', async () => {
+    const { vm, op } = await acceptedCreate({ flavorId: ids.flavorLoose, network: 0, n: 5 });
+    expect(await engine.run(op.id, attempt)).toBe('succeeded');
+    const act = async (kind: string) => {
+      const [row] = await withPlatform(db, `test fixture: ${kind}`, (tx) =>
+        tx
+          .insert(schema.operations)
+          .values({
+            tenantId: ids.tenant,
+            kind,
+            targetType: 'vm',
+            targetId: vm.id,
+            actor: 'test',
+            deadline: new Date(Date.now() + 3_600_000),
+          })
+          .returning(),
+      );
+      expect(await engine.run(row!.id, attempt)).toBe('succeeded');
+      return {
+        row: (await readVm(vm.id))?.observedState,
+        host: (await agents[0]!.client.get(vm.id))?.state,
+      };
+    };
+    expect(await act('vm.stop')).toEqual({ row: 'stopped', host: 'shutoff' });
+    expect(await act('vm.start')).toEqual({ row: 'running', host: 'running' });
+    expect(await act('vm.force_off')).toEqual({ row: 'stopped', host: 'shutoff' });
+    expect(await act('vm.reboot')).toEqual({ row: 'running', host: 'running' });
+    expect(await act('vm.reboot')).toEqual({ row: 'running', host: 'running' });
+  });
+
   it('the image store refuses a missing image, a wrong checksum and an image with a backing file', async () => {
     const agent = agents[0]!;
     const store = path.join(dir, agent.name, 'images');

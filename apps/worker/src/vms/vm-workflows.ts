@@ -8,6 +8,7 @@
  * record (observed state from the agent's answer, never assumed).
  * vm.delete: destroy (domain, seed) -> volumes (crypto-erase, then the file) -> remove (the row:
  * MCS pair, MAC, IP and host claim go with it; quota was released by the API at accept).
+ * vm.start / vm.stop / vm.force_off / vm.reboot: the power actions, state from the host.
  *
  * Must never: put a key in job data, a log or an error; guess a VM's state.
  */
@@ -139,6 +140,78 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
     await tx(`volume ${v.id}: remove`, (t) => removeVolume(t, { tenantId: v.tenantId, id: v.id }));
   };
 
+  /** Defines and starts the VM on its host with its keys, and records what the host answers.
+   *  Create, start and reboot share it: `ensure-running` converges whatever the host holds. */
+  async function startOnHost(c: VmContext): Promise<void> {
+    const vm = await vmOf(c);
+    const { flavor, nics } = await refs(vm, c.tenantId);
+    const root = await rootVolume(c);
+    if (!root) throw new Error(`vm ${vm.id}: root volume missing`);
+    if (vm.mcsC1 === null || vm.mcsC2 === null) throw new Error(`vm ${vm.id} has no MCS pair`);
+    const status = await (
+      await mustAgent(vm)
+    ).ensureRunning({
+      operationId: c.op.id,
+      vm: {
+        vmId: vm.id,
+        tenantId: vm.tenantId,
+        name: vm.name,
+        specRevision: vm.specRevision,
+        vcpus: flavor.vcpus,
+        memoryMiB: flavor.ramMib,
+        cpu: {
+          shares: flavor.cpuShares,
+          quotaUs: flavor.cpuQuotaUs ?? -1,
+          periodUs: flavor.cpuPeriodUs,
+        },
+        blkio: { weight: 500 },
+        isolation: {
+          svirt: flavor.svirtRequired ? 'required' : 'preferred',
+          mcs: { c1: vm.mcsC1, c2: vm.mcsC2 },
+        },
+        console: { vnc: 'none' },
+        disks: [
+          {
+            id: root.id,
+            volumeId: root.id,
+            bootOrder: 1,
+            iotune: {
+              ...(flavor.diskIops ? { totalIops: flavor.diskIops } : {}),
+              ...(flavor.diskBytesSec ? { totalBytesSec: flavor.diskBytesSec } : {}),
+            },
+          },
+        ],
+        nics: nics.map(({ nic, network }) => {
+          const subnet = ipv4Subnet(network.cidr, network.gateway);
+          return {
+            id: nic.id,
+            mac: nic.mac,
+            ip: nic.ip,
+            prefixLength: subnet.ok ? subnet.value.cidr.prefixLength : 24,
+            ...(network.gateway ? { gateway: network.gateway } : {}),
+            segment: { type: network.segmentType, id: network.segmentId },
+            bandwidth: {
+              averageKBps: Math.max(1, Math.floor((flavor.netAverageKbps ?? 1_000_000) / 8)),
+            },
+          };
+        }),
+        boot: { kind: 'disk' },
+        ...(vm.userData ? { userData: vm.userData } : {}),
+        sshAuthorizedKeys: [],
+      },
+      keys: { [root.id]: keyOf(root) },
+    });
+    await tx(`vm ${vm.id}: observed`, (t) =>
+      updateVm(t, {
+        tenantId: c.tenantId,
+        id: vm.id,
+        set: { observedState: status.state === 'running' ? 'running' : 'error' },
+      }),
+    );
+    if (status.state !== 'running')
+      throw new Error(`vm ${vm.id} is ${status.state} on its host after start`);
+  }
+
   const create: Workflow<VmContext> = {
     kind: 'vm.create',
     context,
@@ -244,76 +317,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
       },
       {
         name: 'define-start',
-        async run(c) {
-          const vm = await vmOf(c);
-          const { flavor, nics } = await refs(vm, c.tenantId);
-          const root = await rootVolume(c);
-          if (!root) throw new Error(`vm ${vm.id}: root volume missing`);
-          if (vm.mcsC1 === null || vm.mcsC2 === null)
-            throw new Error(`vm ${vm.id} has no MCS pair`);
-          const status = await (
-            await mustAgent(vm)
-          ).ensureRunning({
-            operationId: c.op.id,
-            vm: {
-              vmId: vm.id,
-              tenantId: vm.tenantId,
-              name: vm.name,
-              specRevision: vm.specRevision,
-              vcpus: flavor.vcpus,
-              memoryMiB: flavor.ramMib,
-              cpu: {
-                shares: flavor.cpuShares,
-                quotaUs: flavor.cpuQuotaUs ?? -1,
-                periodUs: flavor.cpuPeriodUs,
-              },
-              blkio: { weight: 500 },
-              isolation: {
-                svirt: flavor.svirtRequired ? 'required' : 'preferred',
-                mcs: { c1: vm.mcsC1, c2: vm.mcsC2 },
-              },
-              console: { vnc: 'none' },
-              disks: [
-                {
-                  id: root.id,
-                  volumeId: root.id,
-                  bootOrder: 1,
-                  iotune: {
-                    ...(flavor.diskIops ? { totalIops: flavor.diskIops } : {}),
-                    ...(flavor.diskBytesSec ? { totalBytesSec: flavor.diskBytesSec } : {}),
-                  },
-                },
-              ],
-              nics: nics.map(({ nic, network }) => {
-                const subnet = ipv4Subnet(network.cidr, network.gateway);
-                return {
-                  id: nic.id,
-                  mac: nic.mac,
-                  ip: nic.ip,
-                  prefixLength: subnet.ok ? subnet.value.cidr.prefixLength : 24,
-                  ...(network.gateway ? { gateway: network.gateway } : {}),
-                  segment: { type: network.segmentType, id: network.segmentId },
-                  bandwidth: {
-                    averageKBps: Math.max(1, Math.floor((flavor.netAverageKbps ?? 1_000_000) / 8)),
-                  },
-                };
-              }),
-              boot: { kind: 'disk' },
-              ...(vm.userData ? { userData: vm.userData } : {}),
-              sshAuthorizedKeys: [],
-            },
-            keys: { [root.id]: keyOf(root) },
-          });
-          await tx(`vm ${vm.id}: observed`, (t) =>
-            updateVm(t, {
-              tenantId: c.tenantId,
-              id: vm.id,
-              set: { observedState: status.state === 'running' ? 'running' : 'error' },
-            }),
-          );
-          if (status.state !== 'running')
-            throw new Error(`vm ${vm.id} is ${status.state} on its host after start`);
-        },
+        run: startOnHost,
         async undo(c) {
           const vm = await vmOf(c);
           await (await agentOf(vm))?.destroy(c.op.id, vm.id);
@@ -360,5 +364,37 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
     ],
   };
 
-  return [create, remove];
+  /** Stops the VM (ACPI, then forced after the agent's timeout, or forced at once) and records
+   *  the state the host reports. */
+  const stopOnHost = (force: boolean) => async (c: VmContext) => {
+    const vm = await vmOf(c);
+    const status = await (await mustAgent(vm)).stop(c.op.id, vm.id, force);
+    await tx(`vm ${vm.id}: observed`, (t) =>
+      updateVm(t, {
+        tenantId: c.tenantId,
+        id: vm.id,
+        set: { observedState: status.state === 'shutoff' ? 'stopped' : 'error' },
+      }),
+    );
+    if (status.state !== 'shutoff')
+      throw new Error(`vm ${vm.id} is ${status.state} on its host after stop`);
+  };
+
+  const power: Workflow<VmContext>[] = [
+    { kind: 'vm.start', context, steps: [{ name: 'start', run: startOnHost }] },
+    { kind: 'vm.stop', context, steps: [{ name: 'stop', run: stopOnHost(false) }] },
+    { kind: 'vm.force_off', context, steps: [{ name: 'force-off', run: stopOnHost(true) }] },
+    // A cold reboot: power off (ACPI, forced after the timeout), then start with the keys
+    // re-sent. The port has no in-guest reboot, and this also applies a changed definition.
+    {
+      kind: 'vm.reboot',
+      context,
+      steps: [
+        { name: 'stop', run: stopOnHost(false) },
+        { name: 'start', run: startOnHost },
+      ],
+    },
+  ];
+
+  return [create, remove, ...power];
 }
