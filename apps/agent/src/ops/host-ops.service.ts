@@ -331,6 +331,9 @@ export class HostOpsService implements OnModuleDestroy {
     const now = await this.hv.getDomain(vm.vmId);
     if (!now) throw new AppError(ErrorCode.AGENT_HOST_FAILED, `vm ${vm.vmId} vanished after start`);
     this.log.log(`vm ${vm.vmId} ${now.state} (operation ${input.operationId})`);
+    // The operator allowed it, but it must never pass silently.
+    for (const w of design.isolation.weakened)
+      this.log.warn(`vm ${vm.vmId} weakened: ${w.mechanism}: ${w.reason}`);
     return {
       vmId: vm.vmId,
       state: now.state,

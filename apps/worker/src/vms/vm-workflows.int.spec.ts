@@ -71,7 +71,11 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     networks: [] as string[],
   };
 
-  async function startAgent(name: string, security: 'selinux' | 'none'): Promise<Agent> {
+  async function startAgent(
+    name: string,
+    security: 'selinux' | 'none',
+    env: Record<string, string> = {},
+  ): Promise<Agent> {
     const ca = await loadOrCreateCa(path.join(dir, 'pki'));
     const state = path.join(dir, name);
     const issued = await issueKeyAndCertificate(ca, {
@@ -99,6 +103,7 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
         AGENT_HYPERVISOR: 'simulated',
         AGENT_SIMULATED_SECURITY: security,
         LOG_LEVEL: 'warn',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -138,6 +143,8 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     // wf-sel enforces SELinux; wf-none has no MAC driver though its row (stale) claims SELinux.
     agents.push(await startAgent(`wf-sel-${suffix}`, 'selinux'));
     agents.push(await startAgent(`wf-none-${suffix}`, 'none'));
+    // wf-weak has no MAC driver either, but its operator allowed weaker isolation.
+    agents.push(await startAgent(`wf-weak-${suffix}`, 'none', { ALLOW_WEAKER_ISOLATION: 'true' }));
 
     await withPlatform(db, 'test fixture: vm workflows', async (tx) => {
       const [tenant] = await tx
@@ -359,6 +366,16 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     expect(await volumesOf(vm.id)).toEqual([]);
     expect(await agents[1]!.client.get(vm.id)).toBeNull();
     expect((await agents[1]!.client.list()).items).toEqual([]);
+  });
+
+  it('a host whose operator allowed weaker isolation runs it without sVirt, and says so', async () => {
+    const { vm, op } = await acceptedCreate({ flavorId: ids.flavorStrict, network: 2, n: 6 });
+    expect(await engine.run(op.id, attempt)).toBe('succeeded');
+    const onHost = await agents[2]!.client.get(vm.id);
+    expect(onHost?.state).toBe('running');
+    expect(onHost?.xml).not.toContain("model='selinux'");
+    expect(onHost?.xml).not.toContain('model="selinux"');
+    expect(agents[2]!.log).toMatch(/weakened: svirt/);
   });
 
   it('deletes a VM: nothing left on the host, and its row, NIC (MAC, IP, MCS pair) and volume are gone', async () => {
