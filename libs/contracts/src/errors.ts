@@ -43,6 +43,8 @@ export const ErrorCode = {
   // hosts
   HOST_NOT_ENROLLED: 'hosts.not_enrolled',
   HOST_AGENT_UNREACHABLE: 'hosts.agent_unreachable',
+  /** No host passes placement's filters; the message says per filter why. */
+  PLACEMENT_NO_VALID_HOST: 'placement.no_valid_host',
   // host operations (the agent's API)
   /** The host's image store lacks the image with that checksum. */
   AGENT_IMAGE_MISSING: 'agent.image_missing',

@@ -135,6 +135,11 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     message: "The host's agent did not answer; try again.",
   },
   // Host-operation outcomes reach tenants through operations, not HTTP; rows for completeness.
+  [ErrorCode.PLACEMENT_NO_VALID_HOST]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'No host can run this VM now.',
+  },
   [ErrorCode.AGENT_IMAGE_MISSING]: {
     http: 409,
     trpc: 'CONFLICT',

@@ -12,6 +12,7 @@
  *
  * Must never: put a key in job data, a log or an error; guess a VM's state.
  */
+import { ErrorCode } from '@palisade/contracts';
 import {
   getFlavor,
   getHostById,
@@ -66,7 +67,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
     const vm = await tx(`vm ${c.vmId}: read`, (t) =>
       getVm(t, { tenantId: c.tenantId, id: c.vmId, includeDeleted: true }),
     );
-    if (!vm) throw new StepRefused(`VM ${c.vmId} no longer exists.`, 'common.not_found');
+    if (!vm) throw new StepRefused(`VM ${c.vmId} no longer exists.`, ErrorCode.NOT_FOUND);
     return vm;
   };
 
@@ -77,7 +78,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
     if (!host?.agentUrl)
       throw new StepRefused(
         `Host ${host?.name ?? vm.hostId} has no agent address.`,
-        'hosts.not_enrolled',
+        ErrorCode.HOST_NOT_ENROLLED,
       );
     return new AgentClient(host.agentUrl, deps.tls, host.name);
   };
@@ -95,7 +96,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
   };
   const keyOf = (v: { id: string; tenantId: string; wrappedKey: Buffer | null }) => {
     if (!v.wrappedKey)
-      throw new StepRefused(`volume ${v.id} was crypto-erased`, 'resource.invalid_state');
+      throw new StepRefused(`volume ${v.id} was crypto-erased`, ErrorCode.INVALID_STATE);
     return unwrapVolumeKey(deps.masterKey, {
       tenantId: v.tenantId,
       volumeId: v.id,
@@ -235,7 +236,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
           if (!claim.ok)
             throw new StepRefused(
               `No host can run this VM: ${claim.detail}.`,
-              'placement.no_valid_host',
+              ErrorCode.PLACEMENT_NO_VALID_HOST,
             );
         },
         async undo(c) {
