@@ -18,6 +18,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCode.VALIDATION_FAILED]: 400,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.INVALID_STATE]: 409,
   [ErrorCode.AGENT_IMAGE_MISSING]: 409,
   [ErrorCode.AGENT_IMAGE_INVALID]: 409,
   [ErrorCode.AGENT_ISOLATION_UNENFORCEABLE]: 409,

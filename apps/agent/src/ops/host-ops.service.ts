@@ -32,10 +32,13 @@ import {
   type AgentVmDetails,
   type AgentVmStatus,
   type AgentVolume,
+  type IsolationReport,
 } from '@palisade/contracts';
 import {
+  collectIsolationReport,
   createPartition,
   designDomain,
+  parseNwfilterBindingList,
   domainToXml,
   makeSeed,
   tenantPartition,
@@ -375,6 +378,34 @@ export class HostOpsService implements OnModuleDestroy {
     const d = await this.hv.getDomain(vmId);
     if (!d) throw notFound(vmId);
     return { vmId, state: d.state, weakenings: [], xml: d.xml };
+  }
+
+  /** What isolation is in effect for a running VM, measured on this host (label, cgroupfs, taps
+   *  and filters, disk encryption). Only a libvirt host has anything to measure. */
+  async isolation(vmId: string): Promise<IsolationReport> {
+    if (this.config.AGENT_HYPERVISOR !== 'libvirt')
+      throw new AppError(ErrorCode.INVALID_STATE, 'a simulated host has no isolation to measure', {
+        userMessage: 'This host is simulated: there is nothing to measure.',
+      });
+    const d = await this.hv.getDomain(vmId);
+    if (!d) throw notFound(vmId);
+    if (d.state !== 'running')
+      throw new AppError(ErrorCode.INVALID_STATE, `vm ${vmId} is ${d.state}`, {
+        userMessage: 'The isolation report is measured on a running VM.',
+      });
+    return collectIsolationReport({
+      liveXml: d.xml,
+      ...(this.config.AGENT_NETNS ? { netns: this.config.AGENT_NETNS } : {}),
+      nwfilterBindings: async () =>
+        parseNwfilterBindingList(
+          (
+            await execFileP('virsh', ['-c', this.config.LIBVIRT_URI, 'nwfilter-binding-list'], {
+              encoding: 'utf8',
+              timeout: 60_000,
+            })
+          ).stdout,
+        ),
+    });
   }
 
   async list() {

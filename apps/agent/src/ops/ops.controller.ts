@@ -105,6 +105,11 @@ export class OpsController {
     return this.ops.get(vmId(id));
   }
 
+  @Get('vms/:id/isolation')
+  isolation(@Param('id') id: string) {
+    return this.ops.isolation(vmId(id));
+  }
+
   @Get('vms')
   list() {
     return this.ops.list();

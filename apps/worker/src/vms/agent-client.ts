@@ -23,6 +23,7 @@ import {
   type AgentVmDetails,
   type AgentVmStatus,
   type AgentVolume,
+  type IsolationReport,
 } from '@palisade/contracts';
 import { issueKeyAndCertificate, loadOrCreateCa } from '@palisade/auth';
 import { StepRefused } from '../operations/engine';
@@ -150,6 +151,9 @@ export class AgentClient {
       if (e instanceof StepRefused && e.code === ErrorCode.NOT_FOUND) return null;
       throw e;
     }
+  }
+  isolation(vmId: string) {
+    return this.call<IsolationReport>('GET', `/v1/vms/${vmId}/isolation`);
   }
   list() {
     return this.call<{ items: { vmId: string; name: string; state: string }[] }>('GET', '/v1/vms');

@@ -450,6 +450,15 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       const tap = (await virsh('domiflist', vmId)).split('\n')[2]!.trim().split(/\s+/)[0]!;
       expect(tap).toMatch(/^[a-z]/);
 
+      // The agent's isolation report, measured on the host: the flavor's CPU quota in cgroupfs,
+      // the tap on the segment's bridge with clean-traffic bound, the root disk LUKS.
+      const report = await hosts.real!.client.isolation(vmId);
+      expect(report.cgroups.vcpus.map((v) => v.quotaUs)).toEqual([50_000]);
+      expect(report.network[0]?.tap).toBe(tap);
+      expect(report.network[0]?.bridge.value).toMatch(/^pbr-x\d+$/);
+      expect(report.network[0]?.binding.value).toBe('clean-traffic');
+      expect(report.storage.find((d) => d.path === volumePath)?.encryption.value).toBe('luks');
+
       // Raw baseline in the same run: the same persistent XML through virsh alone.
       const xmlFile = path.join(lab.dir, `${vmId}.xml`);
       writeFileSync(xmlFile, await virsh('dumpxml', '--inactive', vmId));
