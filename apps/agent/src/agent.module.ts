@@ -7,6 +7,9 @@ import { HostController } from './host/host.controller';
 import { HostService } from './host/host.service';
 import { EventQueue } from './reports/event-queue';
 import { EventsController } from './reports/events.controller';
+import { hypervisorProvider } from './ops/hypervisor.provider';
+import { HostOpsService } from './ops/host-ops.service';
+import { OpsController } from './ops/ops.controller';
 
 @Module({})
 export class AgentModule {
@@ -25,12 +28,14 @@ export class AgentModule {
           },
         }),
       ],
-      controllers: [HealthController, HostController, EventsController],
+      controllers: [HealthController, HostController, EventsController, OpsController],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
         HostService,
         ControlPlaneOnlyGuard,
         { provide: EventQueue, useValue: new EventQueue(config.AGENT_EVENT_QUEUE_SIZE) },
+        hypervisorProvider,
+        HostOpsService,
       ],
     };
   }

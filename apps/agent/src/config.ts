@@ -51,6 +51,35 @@ export const agentConfigSchema = z
     /** Most lifecycle events kept while the control plane is away; then the oldest are dropped
      *  and the next batch carries the full domain list instead. */
     AGENT_EVENT_QUEUE_SIZE: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+    /** `simulated`: an in-memory host (SimulatedHypervisor) for fleet and workflow tests. */
+    AGENT_HYPERVISOR: z.enum(['libvirt', 'simulated']).default('libvirt'),
+    /** The MAC driver a simulated host claims to enforce (libvirt hosts are probed). */
+    AGENT_SIMULATED_SECURITY: z.enum(['selinux', 'apparmor', 'none']).default('selinux'),
+    /** Tenant segments: the VXLAN underlay (device and this host's address on it), the VLAN trunk. */
+    AGENT_UNDERLAY_DEV: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+      .default('eth0'),
+    AGENT_UNDERLAY_IP: z.ipv4().default('127.0.0.1'),
+    AGENT_VXLAN_PORT: z.coerce.number().int().min(1).max(65535).default(4789),
+    AGENT_TRUNK_DEV: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+      .default('eth1'),
+    /** Run segment commands in this network namespace (`ip -n`): the functional tests' hosts. */
+    AGENT_NETNS: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional(),
+    /** PBKDF2 time per LUKS open (QEMU default 2000 ms); the keys are random, not passwords. */
+    AGENT_LUKS_ITER_MS: z.coerce.number().int().min(10).max(10_000).optional(),
+    /** Leave interface `<bandwidth>` out where the kernel lacks the sfq qdisc libvirt needs. */
+    AGENT_NO_BANDWIDTH: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    /** How long `stop` waits for the guest to power off before pulling the plug. */
+    AGENT_STOP_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
     ...logSettings,
   })
   .superRefine((c, ctx) => {

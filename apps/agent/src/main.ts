@@ -10,7 +10,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AgentModule } from './agent.module';
-import { LibvirtHypervisor } from '@palisade/hypervisor';
+import type { Hypervisor } from '@palisade/hypervisor';
 import { loadAgentConfig } from './config';
 import { assessCompliance } from './host/compliance';
 import { HostService } from './host/host.service';
@@ -19,6 +19,7 @@ import { postJson } from './pki/gateway-client';
 import { RenewalScheduler } from './pki/renewal';
 import { EventQueue } from './reports/event-queue';
 import { inventoryOf } from './reports/inventory';
+import { HYPERVISOR } from './ops/hypervisor.provider';
 import { HostReporter } from './reports/reporter';
 
 /** Heartbeats reuse a probe up to this old: a probe boots test guests. */
@@ -70,10 +71,9 @@ async function main(): Promise<void> {
   const hostService = app.get(HostService);
   const gatewayUrl = config.AGENT_API_URL.replace(/\/+$/, '');
   const reporter = new HostReporter({
-    hypervisor: new LibvirtHypervisor({
-      uri: config.LIBVIRT_URI,
-      volumeDirs: [config.AGENT_STATE_DIR],
-    }),
+    // The same host the operations act on (libvirt, or the simulation), so its events and
+    // domain list are the truth the reports carry.
+    hypervisor: app.get<Hypervisor>(HYPERVISOR),
     queue: app.get(EventQueue),
     inventory: async () => {
       const probe = await hostService.probe(HEARTBEAT_PROBE_MAX_AGE_MS);

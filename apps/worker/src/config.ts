@@ -22,6 +22,14 @@ export const workerConfigSchema = z.object({
   HOST_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   /** How often the host monitor looks for silent hosts. */
   HOST_MONITOR_EVERY_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
+  /** The control plane's CA directory (the API's PKI_DIR): the worker issues itself a
+   *  control-plane client certificate from it to call agents. Without it, VM workflows are off. */
+  PKI_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** SECRET: base64 of 32 bytes; wraps the per-tenant keys that wrap volume LUKS keys. */
+  VOLUME_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes')
+    .optional(),
   ...logSettings,
 });
 

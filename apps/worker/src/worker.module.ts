@@ -3,8 +3,9 @@ import { LoggerModule } from 'nestjs-pino';
 import { WORKER_CONFIG, type WorkerConfig } from './config';
 import { HostMonitorService } from './hosts/host-monitor.service';
 import { HeartbeatProcessor } from './processors/heartbeat.processor';
-import { OperationsService, WORKFLOWS } from './operations/operations.service';
+import { OperationsService } from './operations/operations.service';
 import { QueuesService } from './queues.service';
+import { vmWorkflowsProvider } from './vms/vm-workflows.provider';
 
 @Module({})
 export class WorkerModule {
@@ -25,7 +26,7 @@ export class WorkerModule {
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         // Workflows are added per operation kind as they are built (orchestration issue).
-        { provide: WORKFLOWS, useValue: [] },
+        vmWorkflowsProvider,
         HeartbeatProcessor,
         QueuesService,
         OperationsService,

@@ -1,2 +1,3 @@
 export * from './policy';
 export * from './verifier';
+export * from './x509';

@@ -43,6 +43,17 @@ export const ErrorCode = {
   // hosts
   HOST_NOT_ENROLLED: 'hosts.not_enrolled',
   HOST_AGENT_UNREACHABLE: 'hosts.agent_unreachable',
+  /** No host passes placement's filters; the message says per filter why. */
+  PLACEMENT_NO_VALID_HOST: 'placement.no_valid_host',
+  // host operations (the agent's API)
+  /** The host's image store lacks the image with that checksum. */
+  AGENT_IMAGE_MISSING: 'agent.image_missing',
+  /** The stored image fails its checksum, or has a backing or data file (never allowed). */
+  AGENT_IMAGE_INVALID: 'agent.image_invalid',
+  /** The VM requires isolation this host cannot enforce (fail closed), e.g. sVirt without SELinux. */
+  AGENT_ISOLATION_UNENFORCEABLE: 'agent.isolation_unenforceable',
+  /** libvirt, QEMU or the host's networking failed; details carry the host's error text. */
+  AGENT_HOST_FAILED: 'agent.host_failed',
   // quota
   QUOTA_EXCEEDED: 'quota.exceeded',
   // resources and their operations

@@ -16,3 +16,4 @@ export * from './volumes';
 export * from './snapshots';
 export * from './quotas';
 export * from './isolation-report';
+export * from './agent-api';

@@ -10,3 +10,4 @@ export * from './simulated';
 export * from './host-network';
 export * from './isolation';
 export { parseXml, writeXml, XmlError, type XmlElement } from './xml/xml';
+export * from './seed/nocloud';

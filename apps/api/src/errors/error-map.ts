@@ -134,6 +134,32 @@ export const ERROR_MAP: Record<ErrorCode, Mapping> = {
     trpc: 'SERVICE_UNAVAILABLE',
     message: "The host's agent did not answer; try again.",
   },
+  // Host-operation outcomes reach tenants through operations, not HTTP; rows for completeness.
+  [ErrorCode.PLACEMENT_NO_VALID_HOST]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'No host can run this VM now.',
+  },
+  [ErrorCode.AGENT_IMAGE_MISSING]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'The image is not available on the host.',
+  },
+  [ErrorCode.AGENT_IMAGE_INVALID]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'The image on the host failed verification.',
+  },
+  [ErrorCode.AGENT_ISOLATION_UNENFORCEABLE]: {
+    http: 409,
+    trpc: 'CONFLICT',
+    message: 'The host cannot enforce the isolation this VM requires.',
+  },
+  [ErrorCode.AGENT_HOST_FAILED]: {
+    http: 502,
+    trpc: 'INTERNAL_SERVER_ERROR',
+    message: 'The host failed to carry out the operation.',
+  },
 };
 
 export function mappingFor(error: AppError): Mapping {

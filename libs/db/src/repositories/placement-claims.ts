@@ -77,7 +77,11 @@ export async function loadPlacementHosts(
     .select()
     .from(hosts)
     .where(onlyHostIds ? inArray(hosts.id, [...onlyHostIds]) : undefined);
-  return Promise.all(rows.map((h) => toPlacementHost(tx, h)));
+  // One after the other: a transaction is one connection, and pg queues (and warns about)
+  // queries issued while another is in flight.
+  const out: PlacementHost[] = [];
+  for (const h of rows) out.push(await toPlacementHost(tx, h));
+  return out;
 }
 
 export type ClaimResult =

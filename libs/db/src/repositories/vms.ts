@@ -120,3 +120,14 @@ export async function countNicsOnNetwork(tx: Tx, p: { tenantId: string; networkI
     );
   return row?.n ?? 0;
 }
+
+/** Removes a deleted VM's row; its NICs go with it (cascade), which frees their MAC and IP, and
+ *  the MCS pair and host claim are columns of the row. Only a VM whose desired state is
+ *  `deleted` is removed. */
+export async function removeDeletedVm(tx: Tx, p: { tenantId: string; id: string }) {
+  const rows = await tx
+    .delete(vms)
+    .where(and(eq(vms.tenantId, p.tenantId), eq(vms.id, p.id), eq(vms.desiredState, 'deleted')))
+    .returning({ id: vms.id });
+  return rows.length === 1;
+}

@@ -129,3 +129,15 @@ export async function getSnapshotByName(
     );
   return row;
 }
+
+/** Every volume row of a VM, whatever its status (workflows clean up half-made ones too). */
+export function volumesOfVm(tx: Tx, p: { tenantId: string; vmId: string }) {
+  return tx
+    .select()
+    .from(volumes)
+    .where(and(eq(volumes.tenantId, p.tenantId), eq(volumes.vmId, p.vmId)));
+}
+
+export async function removeVolume(tx: Tx, p: { tenantId: string; id: string }) {
+  await tx.delete(volumes).where(and(eq(volumes.tenantId, p.tenantId), eq(volumes.id, p.id)));
+}

@@ -17,3 +17,4 @@ export {
   type CommandRunner,
   type LinuxSegmentsOptions,
 } from './linux-segments';
+export { createPartition, removePartition } from './partition';

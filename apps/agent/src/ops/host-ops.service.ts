@@ -1,0 +1,431 @@
+/**
+ * The agent's host operations: what the worker's workflow steps ask of this host, on the
+ * `Hypervisor` port (libvirt, or simulated for fleet tests). Every call is idempotent for its
+ * operation ID: repeating it converges on the same result, so BullMQ's at-least-once delivery and
+ * a lost answer are harmless.
+ *
+ * This service owns the host's layout: images under `<state>/images/<sha256>.<format>`, volumes
+ * under `<state>/volumes/<volumeId>.qcow2`, NoCloud seeds under `<state>/seeds/<vmId>.img`, one
+ * ephemeral private libvirt secret per volume (UUID = volume ID), bridges `pbr-<segment>`.
+ *
+ * Must never: log or return key material; use an image it has not verified by checksum, or one
+ * with a backing or data file; start a VM whose required isolation this host cannot enforce
+ * (unless the operator allowed weaker isolation, and then the answer says what was weakened).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  AppError,
+  ErrorCode,
+  vmSpecSchema,
+  type AgentEnsureImageInput,
+  type AgentEnsureSegmentInput,
+  type AgentEnsureVmRunningInput,
+  type AgentEnsureVolumeInput,
+  type AgentImage,
+  type AgentSegmentRef,
+  type AgentVmDetails,
+  type AgentVmStatus,
+  type AgentVolume,
+  type IsolationReport,
+} from '@palisade/contracts';
+import {
+  collectIsolationReport,
+  createPartition,
+  designDomain,
+  parseNwfilterBindingList,
+  domainToXml,
+  makeSeed,
+  tenantPartition,
+  type HostSecurity,
+  type Hypervisor,
+  type SegmentSpec,
+} from '@palisade/hypervisor';
+import { AGENT_CONFIG, type AgentConfig } from '../config';
+import { HostService } from '../host/host.service';
+import { HYPERVISOR } from './hypervisor.provider';
+
+const execFileP = promisify(execFile);
+
+const keyBytes = (base64: string) => new TextEncoder().encode(base64);
+
+@Injectable()
+export class HostOpsService implements OnModuleDestroy {
+  private readonly log = new Logger('host-ops');
+  /** Verified images by path, keyed on size and mtime so a replaced file is verified again. */
+  private readonly verified = new Map<string, string>();
+  private security: HostSecurity | undefined;
+
+  constructor(
+    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    @Inject(HYPERVISOR) private readonly hv: Hypervisor & { close?(): void },
+    private readonly host: HostService,
+  ) {}
+
+  onModuleDestroy(): void {
+    this.hv.close?.();
+  }
+
+  private dir(kind: 'images' | 'volumes' | 'seeds'): string {
+    return path.join(this.config.AGENT_STATE_DIR, kind);
+  }
+
+  imagePath(checksum: string, format: string): string {
+    return path.join(this.dir('images'), `${checksum}.${format}`);
+  }
+
+  volumePath(volumeId: string): string {
+    return path.join(this.dir('volumes'), `${volumeId}.qcow2`);
+  }
+
+  // --- images --------------------------------------------------------------------------------------
+
+  async ensureImage(
+    input: Pick<AgentEnsureImageInput, 'checksum' | 'format'>,
+  ): Promise<AgentImage> {
+    const file = this.imagePath(input.checksum, input.format);
+    const st = await stat(file).catch(() => null);
+    if (!st?.isFile())
+      throw new AppError(ErrorCode.AGENT_IMAGE_MISSING, `no image ${path.basename(file)}`, {
+        userMessage: `The image ${input.checksum.slice(0, 12)}… is not in this host's image store.`,
+        details: { field: 'checksum', checksum: input.checksum },
+      });
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    if (this.verified.get(file) !== stamp) {
+      const actual = await sha256File(file);
+      if (actual !== input.checksum)
+        throw new AppError(ErrorCode.AGENT_IMAGE_INVALID, `checksum mismatch for ${file}`, {
+          userMessage: 'The image on the host does not match its checksum.',
+          details: { field: 'checksum', expected: input.checksum, actual },
+        });
+      this.verified.set(file, stamp);
+    }
+    // `-f` always: a probed format lets a raw image that looks like qcow2 name any backing file.
+    const { stdout } = await execFileP(
+      'qemu-img',
+      ['info', '-U', '-f', input.format, '--output=json', file],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    const info = JSON.parse(stdout) as {
+      'virtual-size': number;
+      'backing-filename'?: string;
+      'format-specific'?: { data?: { 'data-file'?: string } };
+    };
+    if (info['backing-filename'] || info['format-specific']?.data?.['data-file'])
+      throw new AppError(ErrorCode.AGENT_IMAGE_INVALID, `${file} has a backing or data file`, {
+        userMessage: 'A base image must be self-contained (no backing or data file).',
+        details: { field: 'checksum', checksum: input.checksum },
+      });
+    return {
+      checksum: input.checksum,
+      format: input.format,
+      virtualSizeBytes: info['virtual-size'],
+    };
+  }
+
+  // --- volumes -------------------------------------------------------------------------------------
+
+  async ensureVolume(input: AgentEnsureVolumeInput): Promise<AgentVolume> {
+    if (input.base) await this.ensureImage(input.base);
+    await mkdir(this.dir('volumes'), { recursive: true, mode: 0o711 });
+    const key = keyBytes(input.key);
+    await this.hv.secrets.define({
+      uuid: input.volumeId,
+      usage: `palisade/volume/${input.volumeId}`,
+      value: key,
+    });
+    const info = await this.hv.volumes.create({
+      path: this.volumePath(input.volumeId),
+      sizeBytes: input.sizeBytes,
+      ...(input.base
+        ? {
+            backingFile: {
+              path: this.imagePath(input.base.checksum, input.base.format),
+              format: input.base.format,
+            },
+          }
+        : {}),
+      luks: { key },
+    });
+    return {
+      volumeId: input.volumeId,
+      encrypted: info.encrypted,
+      virtualSizeBytes: info.virtualSizeBytes,
+    };
+  }
+
+  /** The secret first: once it is gone the host cannot open the file, whatever happens next. */
+  async deleteVolume(volumeId: string): Promise<void> {
+    await this.hv.secrets.undefine(volumeId);
+    await this.hv.volumes.delete(this.volumePath(volumeId));
+  }
+
+  // --- segments ------------------------------------------------------------------------------------
+
+  bridgeOf(segment: AgentSegmentRef): string {
+    return `pbr-${segment.type === 'vxlan' ? 'x' : 'v'}${segment.id}`;
+  }
+
+  segmentSpec(segment: AgentSegmentRef): SegmentSpec {
+    const c = this.config;
+    return {
+      bridge: this.bridgeOf(segment),
+      uplink:
+        segment.type === 'vxlan'
+          ? {
+              kind: 'vxlan',
+              vni: segment.id,
+              device: `vx${segment.id}`,
+              localIp: c.AGENT_UNDERLAY_IP,
+              underlayDev: c.AGENT_UNDERLAY_DEV,
+              dstPort: c.AGENT_VXLAN_PORT,
+            }
+          : { kind: 'vlan', vid: segment.id, trunkDev: c.AGENT_TRUNK_DEV },
+      mtu: segment.type === 'vxlan' ? 1450 : 1500,
+    };
+  }
+
+  async ensureSegment(input: AgentEnsureSegmentInput): Promise<{ bridge: string }> {
+    await this.hv.networks.ensureSegment(this.segmentSpec(input.segment));
+    return { bridge: this.bridgeOf(input.segment) };
+  }
+
+  // --- VMs -----------------------------------------------------------------------------------------
+
+  /** What this host enforces: probed on libvirt hosts, configured on simulated ones. */
+  private async hostSecurity(): Promise<HostSecurity> {
+    if (this.security) return this.security;
+    const allow = this.config.ALLOW_WEAKER_ISOLATION;
+    if (this.config.AGENT_HYPERVISOR === 'simulated') {
+      this.security = {
+        securityDriver: this.config.AGENT_SIMULATED_SECURITY,
+        allowWeakerIsolation: allow,
+        acceleration: 'kvm',
+      };
+      return this.security;
+    }
+    const probe = await this.host.probe();
+    const models = probe.libvirt.securityModels;
+    this.security = {
+      securityDriver:
+        models.includes('selinux') && probe.selinux.enforcing
+          ? 'selinux'
+          : models.includes('apparmor') && probe.apparmor.enabled
+            ? 'apparmor'
+            : 'none',
+      allowWeakerIsolation: allow,
+      // KVM only when a guest really ran under it (DESIGN.md: /dev/kvm exists, guests hang).
+      acceleration: probe.kvm.works ? 'kvm' : 'tcg',
+    };
+    return this.security;
+  }
+
+  async ensureRunning(input: AgentEnsureVmRunningInput): Promise<AgentVmStatus> {
+    const vm = input.vm;
+    for (const d of vm.disks)
+      if (!input.keys[d.volumeId])
+        throw new AppError(ErrorCode.VALIDATION_FAILED, `no key for volume ${d.volumeId}`, {
+          userMessage: `keys: a key is required for volume ${d.volumeId}.`,
+          details: { field: `keys.${d.volumeId}` },
+        });
+    const boot =
+      vm.boot.kind === 'disk'
+        ? ({ kind: 'disk' } as const)
+        : {
+            kind: 'kernel' as const,
+            kernel: this.imagePath(vm.boot.kernel, 'raw'),
+            initrd: this.imagePath(vm.boot.initrd, 'raw'),
+            cmdline: vm.boot.cmdline,
+          };
+    if (vm.boot.kind === 'kernel') {
+      await this.ensureImage({ checksum: vm.boot.kernel, format: 'raw' });
+      await this.ensureImage({ checksum: vm.boot.initrd, format: 'raw' });
+    }
+    const seedPath = path.join(this.dir('seeds'), `${vm.vmId}.img`);
+    const spec = vmSpecSchema.parse({
+      vmId: vm.vmId,
+      tenantId: vm.tenantId,
+      name: vm.name,
+      specRevision: vm.specRevision,
+      vcpus: vm.vcpus,
+      memoryMiB: vm.memoryMiB,
+      cpu: vm.cpu,
+      ...(vm.memtune ? { memtune: vm.memtune } : {}),
+      blkio: vm.blkio,
+      disks: vm.disks.map((d) => ({
+        id: d.id,
+        volumeId: d.volumeId,
+        path: this.volumePath(d.volumeId),
+        format: 'qcow2',
+        bus: 'virtio',
+        ...(d.bootOrder === undefined ? {} : { bootOrder: d.bootOrder }),
+        encrypted: { secretUuid: d.volumeId },
+        iotune: d.iotune,
+      })),
+      seed: { path: seedPath },
+      nics: vm.nics.map((n) => ({
+        id: n.id,
+        mac: n.mac,
+        bridge: this.bridgeOf(n.segment),
+        ip: n.ip,
+        bandwidth: n.bandwidth,
+      })),
+      isolation: vm.isolation,
+      console: vm.console,
+      boot,
+      ...(vm.machine ? { machine: vm.machine } : {}),
+    });
+
+    // Fail closed before touching the host: nothing is created for a VM that may not run here.
+    const design = designDomain(spec, await this.hostSecurity());
+    if (!design.ok)
+      throw new AppError(ErrorCode.AGENT_ISOLATION_UNENFORCEABLE, design.reason, {
+        userMessage: `This host cannot run the VM: ${design.reason}`,
+        details: {
+          mechanism: design.mechanism,
+          requirement: design.requirement,
+          hostDriver: design.hostDriver,
+        },
+      });
+    let xml = design.xml;
+    if (this.config.AGENT_NO_BANDWIDTH) {
+      // libvirt shapes <bandwidth> with htb + sfq; a kernel without sfq fails the start
+      // ("Specified qdisc kind is unknown", measured in the functional test's namespaces).
+      for (const nic of design.domain.devices.interfaces) delete nic.bandwidth;
+      xml = domainToXml(design.domain);
+    }
+
+    for (const d of vm.disks)
+      await this.hv.secrets.define({
+        uuid: d.volumeId,
+        usage: `palisade/volume/${d.volumeId}`,
+        value: keyBytes(input.keys[d.volumeId]!),
+      });
+    for (const n of vm.nics) await this.hv.networks.ensureSegment(this.segmentSpec(n.segment));
+    await mkdir(this.dir('seeds'), { recursive: true, mode: 0o711 });
+    const first = vm.nics[0];
+    await makeSeed(
+      {
+        hostname: vm.name,
+        instanceId: vm.vmId,
+        network: first
+          ? {
+              mac: first.mac,
+              address: `${first.ip}/${first.prefixLength}`,
+              ...(first.gateway ? { gateway: first.gateway } : {}),
+            }
+          : { mac: '52:54:00:00:00:00', address: '192.0.2.254/32' },
+        sshAuthorizedKeys: vm.sshAuthorizedKeys,
+        ...(vm.userData === undefined ? {} : { userData: vm.userData }),
+      },
+      seedPath,
+    );
+    if (this.config.AGENT_HYPERVISOR === 'libvirt') createPartition(tenantPartition(vm.tenantId));
+
+    await this.hv.defineDomain(xml);
+    await this.hv.start(vm.vmId);
+    for (const step of design.postStart)
+      await this.hv.setMemoryHardLimit(vm.vmId, step.hardLimitKiB);
+    const now = await this.hv.getDomain(vm.vmId);
+    if (!now) throw new AppError(ErrorCode.AGENT_HOST_FAILED, `vm ${vm.vmId} vanished after start`);
+    this.log.log(`vm ${vm.vmId} ${now.state} (operation ${input.operationId})`);
+    // The operator allowed it, but it must never pass silently.
+    for (const w of design.isolation.weakened)
+      this.log.warn(`vm ${vm.vmId} weakened: ${w.mechanism}: ${w.reason}`);
+    return {
+      vmId: vm.vmId,
+      state: now.state,
+      weakenings: design.isolation.weakened.map((w) => ({
+        mechanism: w.mechanism,
+        reason: w.reason,
+      })),
+    };
+  }
+
+  async stop(vmId: string, force: boolean): Promise<AgentVmStatus> {
+    if (!force) {
+      const { stopped } = await this.hv.shutdown(vmId, {
+        timeoutMs: this.config.AGENT_STOP_TIMEOUT_MS,
+      });
+      if (!stopped)
+        this.log.warn(
+          `vm ${vmId} ignored ACPI for ${this.config.AGENT_STOP_TIMEOUT_MS} ms; forcing off`,
+        );
+    }
+    await this.hv.destroy(vmId);
+    return this.status(vmId);
+  }
+
+  /** Force off, undefine, drop the seed. Volumes and their secrets are separate calls. */
+  async destroy(vmId: string): Promise<void> {
+    await this.hv.destroy(vmId);
+    await this.hv.undefine(vmId);
+    await rm(path.join(this.dir('seeds'), `${vmId}.img`), { force: true });
+  }
+
+  private async status(vmId: string): Promise<AgentVmStatus> {
+    const d = await this.hv.getDomain(vmId);
+    if (!d) throw notFound(vmId);
+    return { vmId, state: d.state, weakenings: [] };
+  }
+
+  async get(vmId: string): Promise<AgentVmDetails> {
+    const d = await this.hv.getDomain(vmId);
+    if (!d) throw notFound(vmId);
+    return { vmId, state: d.state, weakenings: [], xml: d.xml };
+  }
+
+  /** What isolation is in effect for a running VM, measured on this host (label, cgroupfs, taps
+   *  and filters, disk encryption). Only a libvirt host has anything to measure. */
+  async isolation(vmId: string): Promise<IsolationReport> {
+    if (this.config.AGENT_HYPERVISOR !== 'libvirt')
+      throw new AppError(ErrorCode.INVALID_STATE, 'a simulated host has no isolation to measure', {
+        userMessage: 'This host is simulated: there is nothing to measure.',
+      });
+    const d = await this.hv.getDomain(vmId);
+    if (!d) throw notFound(vmId);
+    if (d.state !== 'running')
+      throw new AppError(ErrorCode.INVALID_STATE, `vm ${vmId} is ${d.state}`, {
+        userMessage: 'The isolation report is measured on a running VM.',
+      });
+    return collectIsolationReport({
+      liveXml: d.xml,
+      ...(this.config.AGENT_NETNS ? { netns: this.config.AGENT_NETNS } : {}),
+      nwfilterBindings: async () =>
+        parseNwfilterBindingList(
+          (
+            await execFileP('virsh', ['-c', this.config.LIBVIRT_URI, 'nwfilter-binding-list'], {
+              encoding: 'utf8',
+              timeout: 60_000,
+            })
+          ).stdout,
+        ),
+    });
+  }
+
+  async list() {
+    const all = await this.hv.listDomains();
+    return {
+      items: all
+        .filter((d) => d.palisade !== undefined)
+        .map((d) => ({ vmId: d.uuid, name: d.name, state: d.state })),
+    };
+  }
+}
+
+function notFound(vmId: string): AppError {
+  return new AppError(ErrorCode.NOT_FOUND, `no domain ${vmId} on this host`, {
+    details: { field: 'id', vmId },
+  });
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

@@ -1,0 +1,33 @@
+/**
+ * The `Hypervisor` the agent drives: libvirt (virsh, qemu-img, iproute2) by default, or the
+ * in-memory simulated host when AGENT_HYPERVISOR=simulated (fleet and workflow tests: many
+ * agents on one machine, real mTLS and HTTP, no guests).
+ */
+import path from 'node:path';
+import type { FactoryProvider } from '@nestjs/common';
+import {
+  LibvirtHypervisor,
+  LinuxSegments,
+  SimulatedHypervisor,
+  type Hypervisor,
+} from '@palisade/hypervisor';
+import { AGENT_CONFIG, type AgentConfig } from '../config';
+
+export const HYPERVISOR = Symbol('HYPERVISOR');
+
+export function createHypervisor(c: AgentConfig): Hypervisor {
+  if (c.AGENT_HYPERVISOR === 'simulated') return new SimulatedHypervisor();
+  return new LibvirtHypervisor({
+    uri: c.LIBVIRT_URI,
+    // Volumes sit on their base images: both directories are the host's own.
+    volumeDirs: [path.join(c.AGENT_STATE_DIR, 'volumes'), path.join(c.AGENT_STATE_DIR, 'images')],
+    segments: new LinuxSegments(c.AGENT_NETNS ? { netns: c.AGENT_NETNS } : {}),
+    ...(c.AGENT_LUKS_ITER_MS === undefined ? {} : { luksIterTimeMs: c.AGENT_LUKS_ITER_MS }),
+  });
+}
+
+export const hypervisorProvider: FactoryProvider<Hypervisor> = {
+  provide: HYPERVISOR,
+  inject: [AGENT_CONFIG],
+  useFactory: createHypervisor,
+};

@@ -1,0 +1,161 @@
+/**
+ * The worker's client for host agents: HTTPS with mTLS, presenting a control-plane client
+ * certificate (agents answer nothing else) and trusting only the Palisade CA.
+ *
+ * The worker issues that certificate to itself at boot from the CA in PKI_DIR, the same
+ * directory the API loads (docs/operations-pipeline.md): one CA, no certificate files to copy
+ * around, and the key never leaves the worker's memory.
+ *
+ * Error contract: an agent's 4xx means retrying cannot help, so it becomes `StepRefused` with
+ * the agent's stable code; a 5xx, a timeout or no connection is thrown as a plain error and the
+ * engine retries with backoff. Request bodies (which may hold LUKS keys) never enter an error.
+ */
+import { request } from 'node:https';
+import {
+  agentErrorSchema,
+  CERT_OU,
+  ErrorCode,
+  type AgentEnsureImageInput,
+  type AgentEnsureSegmentInput,
+  type AgentEnsureVmRunningInput,
+  type AgentEnsureVolumeInput,
+  type AgentImage,
+  type AgentVmDetails,
+  type AgentVmStatus,
+  type AgentVolume,
+  type IsolationReport,
+} from '@palisade/contracts';
+import { issueKeyAndCertificate, loadOrCreateCa } from '@palisade/auth';
+import { StepRefused } from '../operations/engine';
+
+export interface ClientTls {
+  key: string;
+  cert: string;
+  ca: string;
+}
+
+/** The worker's control-plane identity, issued from the CA in `pkiDir`. */
+export async function controlPlaneClientTls(pkiDir: string, days = 30): Promise<ClientTls> {
+  const ca = await loadOrCreateCa(pkiDir);
+  const issued = await issueKeyAndCertificate(ca, {
+    commonName: 'palisade-worker',
+    organizationalUnit: CERT_OU.controlPlane,
+    names: [],
+    validityDays: days,
+  });
+  return { key: issued.keyPem, cert: issued.pem + ca.certPem, ca: ca.certPem };
+}
+
+export class AgentCallError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'AgentCallError';
+  }
+}
+
+const TIMEOUT_MS = 10 * 60_000;
+
+export class AgentClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly tls: ClientTls,
+    private readonly hostName: string,
+  ) {}
+
+  private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const url = new URL(path, this.baseUrl);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          key: this.tls.key,
+          cert: this.tls.cert,
+          ca: this.tls.ca,
+          // The agent's certificate names the host, not necessarily the address we dial.
+          checkServerIdentity: () => undefined,
+          timeout: TIMEOUT_MS,
+          headers: payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {},
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : {};
+            } catch {
+              json = undefined;
+            }
+            if (status >= 200 && status < 300) return resolve(json as T);
+            const err = agentErrorSchema.safeParse(json);
+            const code = err.success ? err.data.code : ErrorCode.AGENT_HOST_FAILED;
+            const message = `agent ${this.hostName} ${method} ${url.pathname}: ${status} ${code}: ${err.success ? err.data.message : text.slice(0, 500)}`;
+            if (status >= 400 && status < 500 && status !== 408 && status !== 429)
+              return reject(new StepRefused(err.success ? err.data.message : message, code));
+            reject(new AgentCallError(message, status, code));
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`agent ${this.hostName}: timed out`)));
+      req.on('error', (e) =>
+        reject(
+          new AgentCallError(
+            `agent ${this.hostName} ${method} ${url.pathname}: ${e.message}`,
+            0,
+            ErrorCode.HOST_AGENT_UNREACHABLE,
+          ),
+        ),
+      );
+      req.end(payload);
+    });
+  }
+
+  ensureImage(input: AgentEnsureImageInput) {
+    return this.call<AgentImage>('POST', '/v1/images/ensure', input);
+  }
+  ensureVolume(input: AgentEnsureVolumeInput) {
+    return this.call<AgentVolume>('POST', '/v1/volumes/ensure', input);
+  }
+  deleteVolume(operationId: string, volumeId: string) {
+    return this.call<{ deleted: true }>('POST', '/v1/volumes/delete', { operationId, volumeId });
+  }
+  ensureSegment(input: AgentEnsureSegmentInput) {
+    return this.call<{ bridge: string }>('POST', '/v1/segments/ensure', input);
+  }
+  ensureRunning(input: AgentEnsureVmRunningInput) {
+    return this.call<AgentVmStatus>('POST', '/v1/vms/ensure-running', input);
+  }
+  destroy(operationId: string, vmId: string) {
+    return this.call<{ destroyed: true }>('POST', `/v1/vms/${vmId}/destroy`, { operationId });
+  }
+  stop(operationId: string, vmId: string, force: boolean) {
+    return this.call<AgentVmStatus>('POST', `/v1/vms/${vmId}/${force ? 'force-off' : 'stop'}`, {
+      operationId,
+    });
+  }
+  /** The domain, or null when the host does not know it. */
+  async get(vmId: string): Promise<AgentVmDetails | null> {
+    try {
+      return await this.call<AgentVmDetails>('GET', `/v1/vms/${vmId}`);
+    } catch (e) {
+      if (e instanceof StepRefused && e.code === ErrorCode.NOT_FOUND) return null;
+      throw e;
+    }
+  }
+  isolation(vmId: string) {
+    return this.call<IsolationReport>('GET', `/v1/vms/${vmId}/isolation`);
+  }
+  list() {
+    return this.call<{ items: { vmId: string; name: string; state: string }[] }>('GET', '/v1/vms');
+  }
+}
