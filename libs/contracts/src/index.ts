@@ -15,3 +15,4 @@ export * from './volumes';
 export * from './snapshots';
 export * from './quotas';
 export * from './isolation-report';
+export * from './images';

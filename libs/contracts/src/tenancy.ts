@@ -43,6 +43,16 @@ export const tenantSchema = z.object({
 });
 export type Tenant = z.infer<typeof tenantSchema>;
 
+/** A tenant the caller may act in (tenants.mine): what a tenant switcher needs, and the role. */
+export const myTenantSchema = z.object({
+  id: z.uuid(),
+  slug: z.string(),
+  name: z.string(),
+  status: z.enum(['active', 'suspended', 'deleting']),
+  role: tenantRoleSchema,
+});
+export type MyTenant = z.infer<typeof myTenantSchema>;
+
 export const memberSchema = z.object({
   id: z.uuid(),
   /** Keycloak `sub` of the user. */
