@@ -7,6 +7,7 @@ import { resourceNameSchema } from './ssh-keys';
 
 export const TENANT_ROLE_VALUES = ['owner', 'admin', 'member', 'viewer'] as const;
 export const tenantRoleSchema = z.enum(TENANT_ROLE_VALUES);
+export type TenantRole = z.infer<typeof tenantRoleSchema>;
 
 /** The same rule as the tenants_slug_format constraint: it ends up in host-side names. */
 export const tenantSlugSchema = z
