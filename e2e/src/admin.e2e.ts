@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { JOIN_TOKEN_PATTERN } from '@palisade/contracts';
 import { schema, withPlatform } from '@palisade/db';
-import { browserPerTest, keycloakLogin, screenshot } from './browser';
+import { keycloakLogin, screenshot } from './browser';
+import { browserPerTest } from './per-test';
 import { fixtures, suffix, type Fixtures } from './fixtures';
 import { PORTS } from './global-setup';
 
@@ -119,7 +120,9 @@ describe('the admin console', () => {
     await page.getByRole('heading', { name: 'Hosts', exact: true }).waitFor();
     await page.getByLabel('Host name').fill(host);
     await page.getByRole('button', { name: 'Create join token' }).click();
-    const token = page.getByLabel(`Join token for ${host}`);
+    const token = page
+      .getByRole('region', { name: `Join token for ${host}` })
+      .locator('.pl-secret-value');
     await token.waitFor();
     expect(await token.innerText()).toMatch(JOIN_TOKEN_PATTERN);
     expect(await page.getByText('AGENT_CA_SHA256=').isVisible()).toBe(true);
@@ -128,7 +131,7 @@ describe('the admin console', () => {
     expect(await row.getByText('enrolling').isVisible()).toBe(true);
     await screenshot(page, 'admin-join-token');
     await page.getByRole('button', { name: 'I have stored it' }).click();
-    expect(await page.getByLabel(`Join token for ${host}`).count()).toBe(0);
+    expect(await page.getByRole('region', { name: `Join token for ${host}` }).count()).toBe(0);
 
     // The global audit log shows the operator's action.
     await openSection(page, 'Audit log');

@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from '@palisade/testkit';
-import { afterEach, beforeEach, expect } from 'vitest';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -108,33 +107,4 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
-}
-
-/**
- * Registers a fresh browser per test (in beforeEach) and returns a getter for it. A failing test
- * leaves a FAILED-* screenshot; any uncaught page exception fails the test in afterEach.
- */
-export function browserPerTest(): () => BrowserSession {
-  let b: BrowserSession | undefined;
-  beforeEach(async (ctx) => {
-    const session = await openBrowser(ctx.task.name);
-    b = session;
-    ctx.onTestFailed(async () => {
-      await screenshot(
-        session.page,
-        `FAILED-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`,
-      ).catch(() => undefined);
-    });
-  });
-  afterEach(async () => {
-    const errors = [...(b?.pageErrors ?? [])];
-    await b?.close();
-    b = undefined;
-    // A page that threw is broken even when it looks right.
-    expect(errors).toEqual([]);
-  });
-  return () => {
-    if (!b) throw new Error('no browser: browserPerTest() works only inside a test');
-    return b;
-  };
 }

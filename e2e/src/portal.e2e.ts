@@ -6,7 +6,8 @@
 import type { Page } from 'playwright-core';
 import { loadStack } from '@palisade/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserPerTest, keycloakLogin, onKeycloakLogin, screenshot } from './browser';
+import { keycloakLogin, onKeycloakLogin, screenshot } from './browser';
+import { browserPerTest } from './per-test';
 import { fixtures, newPublicKey, suffix, type Fixtures } from './fixtures';
 import { PORTS } from './global-setup';
 
@@ -20,12 +21,17 @@ async function openSection(page: Page, name: string) {
     .click();
 }
 
-/** The "In use" text of one quota row, e.g. "1 of 5". */
-async function quotaUse(page: Page, resource: string): Promise<string> {
-  const row = page
+/**
+ * Waits until one quota row's "In use" cell reads `text`, e.g. "1 of 5". A page shows cached
+ * numbers first and the API's fresh ones a moment later; the test waits for the API's.
+ */
+async function expectQuota(page: Page, resource: string, text: string) {
+  await page
     .getByRole('table', { name: 'Quota and usage' })
-    .getByRole('row', { name: resource, exact: true });
-  return (await row.locator('td').nth(2).innerText()).trim();
+    .getByRole('row', { name: resource, exact: true })
+    .locator('td:nth-child(4)')
+    .filter({ hasText: new RegExp(`^\\s*${text}\\s*$`) })
+    .waitFor();
 }
 
 describe('the tenant portal', () => {
@@ -49,8 +55,8 @@ describe('the tenant portal', () => {
     // The switcher offers her tenants; picking one shows it.
     await page.getByLabel('Tenant', { exact: true }).selectOption(tenant.id);
     await page.getByRole('heading', { name: `Tenant ${tenant.name}` }).waitFor();
-    expect(await quotaUse(page, 'VMs')).toBe('0 of 5');
-    expect(await quotaUse(page, 'vCPUs')).toBe('0 of 2');
+    await expectQuota(page, 'VMs', '0 of 5');
+    await expectQuota(page, 'vCPUs', '0 of 2');
 
     // SSH key
     await openSection(page, 'SSH keys');
@@ -144,10 +150,9 @@ describe('the tenant portal', () => {
 
     // Quota usage moved by exactly the small flavor.
     await openSection(page, 'Quota');
-    await page.getByRole('table', { name: 'Quota and usage' }).waitFor();
-    expect(await quotaUse(page, 'VMs')).toBe('1 of 5');
-    expect(await quotaUse(page, 'vCPUs')).toBe('1 of 2');
-    expect(await quotaUse(page, 'Networks')).toBe('1 of 3');
+    await expectQuota(page, 'VMs', '1 of 5');
+    await expectQuota(page, 'vCPUs', '1 of 2');
+    await expectQuota(page, 'Networks', '1 of 3');
 
     // And the audit log recorded what she did.
     await openSection(page, 'Audit log');
@@ -173,7 +178,9 @@ describe('the tenant portal', () => {
     await form.getByLabel('Name', { exact: true }).fill(name);
     await form.getByLabel('Role').selectOption('viewer');
     await form.getByRole('button', { name: 'Create API client' }).click();
-    const secret = page.getByLabel(`Client secret of ${name}`);
+    const secret = page
+      .getByRole('region', { name: `Client secret of ${name}` })
+      .locator('.pl-secret-value');
     await secret.waitFor();
     expect((await secret.innerText()).length).toBeGreaterThanOrEqual(16);
     expect(await page.getByText('Shown once.').isVisible()).toBe(true);
@@ -185,7 +192,7 @@ describe('the tenant portal', () => {
     await screenshot(page, 'portal-api-client-secret');
     // Dismissed, it is gone for good: the list never carries it.
     await page.getByRole('button', { name: 'I have stored it' }).click();
-    expect(await page.getByLabel(`Client secret of ${name}`).count()).toBe(0);
+    expect(await page.getByRole('region', { name: `Client secret of ${name}` }).count()).toBe(0);
   });
 
   it("bob sees tenant B's objects only: A is not offered, A's key is not listed, A's VM is not found", async () => {

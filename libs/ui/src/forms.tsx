@@ -223,9 +223,7 @@ export function SecretOnce(props: { label: string; secret: string; children?: Re
         <strong>Shown once.</strong> Palisade stores only a hash and cannot show it again: copy it
         now.
       </p>
-      <code className="pl-secret-value" aria-label={props.label}>
-        {props.secret}
-      </code>
+      <code className="pl-secret-value">{props.secret}</code>
       <div className="pl-actions">
         <button
           type="button"

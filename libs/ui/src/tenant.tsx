@@ -5,7 +5,7 @@
  * the API checks the membership on every request and answers 404 for a tenant that is not theirs.
  */
 import { useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
-import { createContext, useCallback, useContext, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useId, useState, type ReactNode } from 'react';
 import type { MyTenant } from '@palisade/contracts';
 import { useAuth } from './auth';
 import { ApiErrorView, useApi } from './query';
@@ -130,10 +130,12 @@ export function useInvalidate() {
 /** The tenant switcher: a labelled select of the caller's tenants, with their role. */
 export function TenantSwitcher() {
   const { tenant, tenants, select } = useTenant();
+  const id = useId();
+  // label[for], not a wrapping label: a wrapped select's chosen option would join the label's name.
   return (
-    <label className="pl-switcher">
-      <span>Tenant</span>
-      <select value={tenant.id} onChange={(e) => select(e.target.value)}>
+    <div className="pl-switcher">
+      <label htmlFor={id}>Tenant</label>
+      <select id={id} value={tenant.id} onChange={(e) => select(e.target.value)}>
         {tenants.map((t) => (
           <option key={t.id} value={t.id}>
             {t.name} ({t.slug}) — {t.role}
@@ -141,6 +143,6 @@ export function TenantSwitcher() {
           </option>
         ))}
       </select>
-    </label>
+    </div>
   );
 }
