@@ -88,7 +88,7 @@ describe('createApiClient', () => {
   it('sends the active tenant as X-Palisade-Tenant, read per request, and none before one is chosen', async () => {
     seen.length = 0;
     reply = { status: 200, body: [{ result: { data: me } }] };
-    let tenant: string | undefined;
+    let tenant: string | undefined = undefined;
     const api = createApiClient(
       apiUrl,
       async () => 't',
