@@ -11,10 +11,14 @@ import { openBrowser, screenshot, SCREENSHOTS, type BrowserSession } from './bro
  * Registers a fresh browser per test (in beforeEach) and returns a getter for it. A failing test
  * leaves a FAILED-* screenshot; any uncaught page exception fails the test in afterEach.
  */
-export function browserPerTest(): () => BrowserSession {
+export function browserPerTest(
+  /** Runs on each new browser before the test, e.g. to install Playwright's fake clock. */
+  prepare?: (b: BrowserSession) => Promise<void>,
+): () => BrowserSession {
   let b: BrowserSession | undefined;
   beforeEach(async (ctx) => {
     b = await openBrowser(ctx.task.name);
+    await prepare?.(b);
   });
   afterEach(async (ctx) => {
     // Keep the page a failing test ended on, and its text: they say more than the assertion.
