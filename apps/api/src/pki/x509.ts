@@ -181,7 +181,12 @@ export async function issueCertificate(
         x509.ExtendedKeyUsage.clientAuth,
       ]),
       new x509.SubjectAlternativeNameExtension(
-        [...new Set(p.names)].map((n) => ({ type: isIP(n) ? 'ip' : 'dns', value: n })),
+        // `as const`: without it the UIs' typecheck (which reaches this file through the
+        // AppRouter type) widens `type` to string and no constructor overload matches.
+        [...new Set(p.names)].map((n) => ({
+          type: isIP(n) ? ('ip' as const) : ('dns' as const),
+          value: n,
+        })),
       ),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
