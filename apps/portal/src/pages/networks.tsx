@@ -83,6 +83,7 @@ export function NetworksPage() {
             </tbody>
           </table>
         )}
+        {networks.data?.nextCursor && <p className="pl-note">Showing the newest 200.</p>}
         {remove.isError && <ApiErrorView error={remove.error} />}
       </Card>
       {accepted && <AcceptedNotice what={accepted.what} op={accepted.op} />}

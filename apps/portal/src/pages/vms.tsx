@@ -116,6 +116,7 @@ export function VmsPage() {
             </tbody>
           </table>
         )}
+        {vms.data?.nextCursor && <p className="pl-note">Showing the newest 200.</p>}
         {act.isError && <ApiErrorView error={act.error} />}
       </Card>
       {accepted && (

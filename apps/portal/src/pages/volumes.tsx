@@ -77,6 +77,7 @@ export function VolumesPage() {
             </tbody>
           </table>
         )}
+        {volumes.data?.nextCursor && <p className="pl-note">Showing the newest 200.</p>}
         {remove.isError && <ApiErrorView error={remove.error} />}
       </Card>
       {accepted && <AcceptedNotice what={accepted.what} op={accepted.op} />}
