@@ -10,6 +10,7 @@ import {
   apiClientCreateInput,
   memberInviteInput,
   TENANT_ROLE_VALUES,
+  tenantRoleSchema,
   type ApiClientWithSecret,
   type TenantRole,
 } from '@palisade/contracts';
@@ -95,7 +96,7 @@ function Members({ admin }: { admin: boolean }) {
                         value={m.role}
                         disabled={setRole.isPending}
                         onChange={(e) =>
-                          setRole.mutate({ id: m.id, role: e.target.value as TenantRole })
+                          setRole.mutate({ id: m.id, role: tenantRoleSchema.parse(e.target.value) })
                         }
                       >
                         {TENANT_ROLE_VALUES.map((r) => (
