@@ -109,8 +109,7 @@ export function useTenantQuery<T>(
   return useQuery({
     queryKey: [tenant.id, ...key],
     queryFn: fn,
-    refetchInterval:
-      typeof interval === 'function' ? (q) => interval(q.state.data as T | undefined) : interval,
+    refetchInterval: typeof interval === 'function' ? (q) => interval(q.state.data) : interval,
   });
 }
 
