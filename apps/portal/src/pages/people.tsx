@@ -87,7 +87,7 @@ function Members({ admin }: { admin: boolean }) {
             </thead>
             <tbody>
               {members.data.map((m) => (
-                <tr key={m.id}>
+                <tr key={m.id} aria-label={`Member ${m.email ?? m.subject}`}>
                   <td>{m.email ?? <code>{m.subject}</code>}</td>
                   <td>
                     {admin ? (
