@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { loadStack, repoRoot } from '@palisade/testkit';
+import { devRealmClientSecret, loadStack, repoRoot } from '@palisade/testkit';
 import { CHROMIUM } from './browser';
 
 const root = repoRoot();
@@ -21,6 +21,8 @@ const logs = path.join(root, '.data', 'test', 'logs');
 /** Test builds go here, not to apps/<app>/dist, so they never mix with a dev or release build. */
 const uiBuilds = path.join(root, '.data', 'test', 'ui');
 export const PORTS = { api: 13000, portal: 15173, admin: 15174 } as const;
+/** The API's CA for this run (join tokens carry its fingerprint). */
+const e2ePki = path.join(root, '.data', 'test', 'e2e-pki');
 
 interface Child {
   name: string;
@@ -166,6 +168,7 @@ async function bringUp(): Promise<void> {
         'The realm accepts logins only on these ports, so the tests cannot move elsewhere.',
     );
   ensureChromium();
+  rmSync(e2ePki, { recursive: true, force: true });
 
   const api = start('api', 'npm', ['start'], path.join(root, 'apps/api'), {
     PALISADE_API_PORT: String(PORTS.api),
@@ -175,6 +178,12 @@ async function bringUp(): Promise<void> {
     KEYCLOAK_ISSUER: stack.keycloak.issuer,
     CORS_ORIGINS: `http://localhost:${PORTS.portal},http://localhost:${PORTS.admin}`,
     LOG_LEVEL: 'info',
+    // The admin console onboards tenants (a Keycloak group per tenant) and issues host join
+    // tokens (a CA of its own, created in an empty PKI_DIR, fresh per run); the gateway that
+    // enrolment needs takes any free port, so it never collides with another API on this machine.
+    KEYCLOAK_ADMIN_CLIENT_SECRET: devRealmClientSecret('palisade-identity-admin'),
+    PKI_DIR: e2ePki,
+    AGENT_GATEWAY_PORT: '0',
   });
 
   const uiEnv = {

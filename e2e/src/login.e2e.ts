@@ -3,41 +3,20 @@
  * Chromium, against the real API: what a person sees must be what the API verified.
  */
 import { loadStack } from '@palisade/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  keycloakLogin,
-  onKeycloakLogin,
-  openBrowser,
-  screenshot,
-  type BrowserSession,
-} from './browser';
+import { describe, expect, it } from 'vitest';
+import { keycloakLogin, onKeycloakLogin, screenshot } from './browser';
 import { PORTS } from './global-setup';
+import { browserPerTest } from './per-test';
 
 const portal = `http://localhost:${PORTS.portal}/`;
 const admin = `http://localhost:${PORTS.admin}/`;
 const keycloakUrl = loadStack('test').keycloak.url;
 
 describe('logging in through the real Keycloak', () => {
-  let b: BrowserSession;
-
-  beforeEach(async (ctx) => {
-    b = await openBrowser(ctx.task.name);
-    // Keep the page a failing test ended on: it says more than the assertion.
-    ctx.onTestFailed(async () => {
-      await screenshot(b.page, `FAILED-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`).catch(
-        () => undefined,
-      );
-    });
-  });
-  afterEach(async () => {
-    // A page that threw is broken even when it looks right.
-    const errors = [...b.pageErrors];
-    await b.close();
-    expect(errors).toEqual([]);
-  });
+  const browser = browserPerTest();
 
   it('a tenant user signs in to the portal and sees the name and email the API returned', async () => {
-    const { page } = b;
+    const { page } = browser();
     await page.goto(portal);
     expect(await onKeycloakLogin(page, keycloakUrl)).toBe(true);
     expect(new URL(page.url()).searchParams.get('client_id')).toBe('palisade-portal');
@@ -58,7 +37,7 @@ describe('logging in through the real Keycloak', () => {
   });
 
   it('an operator signs in to the admin console and sees the platform-admin role', async () => {
-    const { page } = b;
+    const { page } = browser();
     await page.goto(admin);
     expect(await onKeycloakLogin(page, keycloakUrl)).toBe(true);
     expect(new URL(page.url()).searchParams.get('client_id')).toBe('palisade-admin');
@@ -76,7 +55,7 @@ describe('logging in through the real Keycloak', () => {
   });
 
   it('the admin console refuses a tenant user by name, not with a blank page', async () => {
-    const { page } = b;
+    const { page } = browser();
     await page.goto(admin);
     await keycloakLogin(page, 'alice');
     const refusal = page.getByRole('alert').filter({ hasText: 'Operators only' });
@@ -99,7 +78,7 @@ describe('logging in through the real Keycloak', () => {
   });
 
   it('logging out ends the session: back on the Keycloak login page, and it stays there', async () => {
-    const { page } = b;
+    const { page } = browser();
     await page.goto(portal);
     await keycloakLogin(page, 'bob');
     await page.getByRole('heading', { name: 'Signed in as Bob Brown' }).waitFor();

@@ -6,15 +6,10 @@
  */
 import type { Page, Response } from 'playwright-core';
 import { adminToken, loadStack } from '@palisade/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  keycloakLogin,
-  onKeycloakLogin,
-  openBrowser,
-  screenshot,
-  type BrowserSession,
-} from './browser';
+import { describe, expect, it } from 'vitest';
+import { keycloakLogin, onKeycloakLogin, screenshot } from './browser';
 import { PORTS } from './global-setup';
+import { browserPerTest } from './per-test';
 
 const portal = `http://localhost:${PORTS.portal}/`;
 const stack = loadStack('test');
@@ -39,25 +34,11 @@ async function signIn(page: Page): Promise<{ idToken: string }> {
 }
 
 describe('token refresh in the browser', () => {
-  let b: BrowserSession;
-  beforeEach(async (ctx) => {
-    b = await openBrowser(ctx.task.name);
-    // Fake timers and Date in the page, starting now and running at normal speed until moved.
-    await b.context.clock.install();
-    ctx.onTestFailed(async () => {
-      await screenshot(b.page, `FAILED-${ctx.task.name.replace(/\W+/g, '-').slice(0, 60)}`).catch(
-        () => undefined,
-      );
-    });
-  });
-  afterEach(async () => {
-    const errors = [...b.pageErrors];
-    await b.close();
-    expect(errors).toEqual([]);
-  });
+  // Fake timers and Date in the page, starting now and running at normal speed until moved.
+  const browser = browserPerTest((b) => b.context.clock.install());
 
   it('refreshes the access token before it expires, without a new login', async () => {
-    const { page } = b;
+    const { page } = browser();
     await signIn(page);
     const refreshed = page.waitForResponse(
       (r) => isTokenCall(r) && grantOf(r) === 'refresh_token',
@@ -78,7 +59,7 @@ describe('token refresh in the browser', () => {
   });
 
   it('sends the person back to the login page when Keycloak refuses the refresh', async () => {
-    const { page } = b;
+    const { page } = browser();
     const { idToken } = await signIn(page);
     // End exactly this browser's Keycloak session (other tests may be logged in as alice too).
     const sid = (

@@ -17,3 +17,4 @@ export * from './snapshots';
 export * from './quotas';
 export * from './isolation-report';
 export * from './agent-api';
+export * from './images';

@@ -41,6 +41,7 @@ export const auditEventSchema = z.object({
   details: z.record(z.string(), z.unknown()).nullable(),
   createdAt: z.iso.datetime(),
 });
+export type AuditEvent = z.infer<typeof auditEventSchema>;
 export const auditListInput = pageInput.extend({
   action: z.string().max(63, 'must be at most 63 characters').optional(),
   targetId: z.string().max(63, 'must be at most 63 characters').optional(),

@@ -7,6 +7,7 @@ import { resourceNameSchema } from './ssh-keys';
 
 export const TENANT_ROLE_VALUES = ['owner', 'admin', 'member', 'viewer'] as const;
 export const tenantRoleSchema = z.enum(TENANT_ROLE_VALUES);
+export type TenantRole = z.infer<typeof tenantRoleSchema>;
 
 /** The same rule as the tenants_slug_format constraint: it ends up in host-side names. */
 export const tenantSlugSchema = z
@@ -42,6 +43,16 @@ export const tenantSchema = z.object({
   updatedAt: z.iso.datetime(),
 });
 export type Tenant = z.infer<typeof tenantSchema>;
+
+/** A tenant the caller may act in (tenants.mine): what a tenant switcher needs, and the role. */
+export const myTenantSchema = z.object({
+  id: z.uuid(),
+  slug: z.string(),
+  name: z.string(),
+  status: z.enum(['active', 'suspended', 'deleting']),
+  role: tenantRoleSchema,
+});
+export type MyTenant = z.infer<typeof myTenantSchema>;
 
 export const memberSchema = z.object({
   id: z.uuid(),

@@ -85,6 +85,77 @@ describe('createApiClient', () => {
     expect(apiErrorTitle(toDisplayError(error))).toBe('The API did not accept your session');
   });
 
+  it('sends the active tenant as X-Palisade-Tenant, read per request, and none before one is chosen', async () => {
+    seen.length = 0;
+    reply = { status: 200, body: [{ result: { data: me } }] };
+    let tenant: string | undefined = undefined;
+    const api = createApiClient(
+      apiUrl,
+      async () => 't',
+      () => tenant,
+    );
+    await api.me.query();
+    expect(seen[0]!.headers['x-palisade-tenant']).toBeUndefined();
+    tenant = '6f1c2d3e-0000-4000-8000-000000000001';
+    reply = { status: 200, body: [{ result: { data: me } }] };
+    await api.me.query();
+    expect(seen[1]!.headers['x-palisade-tenant']).toBe(tenant);
+  });
+
+  it('names every field a validation failure lists', async () => {
+    reply = {
+      status: 400,
+      body: [
+        {
+          error: {
+            message: 'name: must not be empty; sshKeyIds.0: must be a UUID',
+            code: -32600,
+            data: {
+              code: 'common.validation_failed',
+              httpStatus: 400,
+              requestId: 'req-9',
+              fields: [
+                { path: 'name', message: 'must not be empty' },
+                { path: 'sshKeyIds.0', message: 'must be a UUID' },
+              ],
+            },
+          },
+        },
+      ],
+    };
+    const api = createApiClient(apiUrl, async () => 't');
+    const shown = toDisplayError(await api.me.query().catch((e: unknown) => e));
+    expect(shown.code).toBe('common.validation_failed');
+    expect(shown.fields).toEqual([
+      { path: 'name', message: 'must not be empty' },
+      { path: 'sshKeyIds.0', message: 'must be a UUID' },
+    ]);
+  });
+
+  it("takes the field of a refusal from details.field, without repeating the field's name", async () => {
+    reply = {
+      status: 400,
+      body: [
+        {
+          error: {
+            message: 'cidr: 10.0.0.1/24 has host bits set; did you mean 10.0.0.0/24?',
+            code: -32600,
+            data: {
+              code: 'common.validation_failed',
+              httpStatus: 400,
+              details: { field: 'cidr' },
+            },
+          },
+        },
+      ],
+    };
+    const api = createApiClient(apiUrl, async () => 't');
+    const shown = toDisplayError(await api.me.query().catch((e: unknown) => e));
+    expect(shown.fields).toEqual([
+      { path: 'cidr', message: '10.0.0.1/24 has host bits set; did you mean 10.0.0.0/24?' },
+    ]);
+  });
+
   it('says which API did not answer when nothing is listening', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

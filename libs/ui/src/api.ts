@@ -14,12 +14,22 @@ export type ApiClient = ReturnType<typeof createApiClient>;
  * One client per app. `token` must return a valid access token, refreshing it first when it is
  * about to expire (Session.token does); a batch of calls asks once.
  */
-export function createApiClient(apiUrl: string, token: () => Promise<string>) {
+export function createApiClient(
+  apiUrl: string,
+  token: () => Promise<string>,
+  /** The active tenant (id), sent as X-Palisade-Tenant; the API checks the membership. */
+  tenant: () => string | undefined = () => undefined,
+) {
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
         url: `${apiUrl.replace(/\/+$/, '')}/trpc`,
-        headers: async () => ({ authorization: `Bearer ${await token()}` }),
+        headers: async () => {
+          const headers: Record<string, string> = { authorization: `Bearer ${await token()}` };
+          const active = tenant();
+          if (active) headers['x-palisade-tenant'] = active;
+          return headers;
+        },
       }),
     ],
   });
@@ -32,12 +42,44 @@ export interface DisplayError {
   /** The API's request ID, to find the request in the API's logs. */
   requestId?: string;
   httpStatus?: number;
+  /** The input fields the API named as wrong, each with its message (forms show them inline). */
+  fields?: FieldError[];
+}
+
+export interface FieldError {
+  /** The input path, e.g. `name` or `sshKeyIds.0`; empty for the input as a whole. */
+  path: string;
+  message: string;
 }
 
 interface ErrorData {
   code?: unknown;
   requestId?: unknown;
   httpStatus?: unknown;
+  /** Validation failures: every field zod refused. */
+  fields?: unknown;
+  /** AppErrors that concern one field say which in `details.field`. */
+  details?: unknown;
+}
+
+/** The field errors in an API error body: zod's list, or an AppError's single `details.field`. */
+function fieldsOf(data: ErrorData, message: string): FieldError[] | undefined {
+  if (Array.isArray(data.fields)) {
+    const fields = data.fields.flatMap((f: unknown) => {
+      const o = (f ?? {}) as { path?: unknown; message?: unknown };
+      return typeof o.path === 'string' && typeof o.message === 'string'
+        ? [{ path: o.path, message: o.message }]
+        : [];
+    });
+    return fields.length ? fields : undefined;
+  }
+  const field = (data.details as { field?: unknown } | null | undefined)?.field;
+  if (typeof field !== 'string') return undefined;
+  // The API's user message already starts with "<field>: "; the form shows it under the field.
+  const prefix = `${field}: `;
+  return [
+    { path: field, message: message.startsWith(prefix) ? message.slice(prefix.length) : message },
+  ];
 }
 
 /** What to show a person when a call fails: the message, the stable code and the request ID. */
@@ -55,6 +97,7 @@ export function toDisplayError(e: unknown, apiUrl?: string): DisplayError {
       code: typeof data.code === 'string' ? data.code : undefined,
       requestId: typeof data.requestId === 'string' ? data.requestId : undefined,
       httpStatus: typeof data.httpStatus === 'number' ? data.httpStatus : undefined,
+      fields: fieldsOf(data, e.message),
     };
   }
   return { message: e instanceof Error ? e.message : String(e) };

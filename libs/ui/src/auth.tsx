@@ -72,13 +72,18 @@ export function useAuth(): Session {
 }
 
 /** Layout with the logged-in person and a working logout button. */
-export function SessionLayout(props: { product: string; children: ReactNode }) {
+export function SessionLayout(props: {
+  product: string;
+  toolbar?: ReactNode;
+  children: ReactNode;
+}) {
   const auth = useAuth();
   return (
     <Layout
       product={props.product}
       who={auth.user.name ?? auth.user.username ?? auth.user.subject}
       onLogout={() => void auth.logout()}
+      toolbar={props.toolbar}
     >
       {props.children}
     </Layout>

@@ -13,6 +13,8 @@ export function Layout(props: {
   /** Who is logged in; absent before the login completes. */
   who?: string;
   onLogout?: () => void;
+  /** Below the header: the app's navigation and, in the portal, the tenant switcher. */
+  toolbar?: ReactNode;
   children: ReactNode;
 }) {
   return (
@@ -38,7 +40,8 @@ export function Layout(props: {
           </div>
         )}
       </header>
-      <main className="pl-main">{props.children}</main>
+      {props.toolbar}
+      <main className={props.toolbar ? 'pl-main pl-main-wide' : 'pl-main'}>{props.children}</main>
     </div>
   );
 }

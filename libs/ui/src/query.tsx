@@ -9,17 +9,36 @@ import { apiErrorTitle, createApiClient, shouldRetry, toDisplayError, type ApiCl
 import { useAuth } from './auth';
 import { ErrorView } from './components';
 
-const ApiContext = createContext<{ api: ApiClient; apiUrl: string } | null>(null);
+interface ApiContextValue {
+  api: ApiClient;
+  apiUrl: string;
+  /** Which tenant later requests act in (X-Palisade-Tenant); TenantProvider sets it. */
+  setTenant(id: string | undefined): void;
+}
+
+const ApiContext = createContext<ApiContextValue | null>(null);
 
 export function ApiProvider(props: { apiUrl: string; children: ReactNode }) {
   const auth = useAuth();
-  const [value] = useState(() => ({
-    api: createApiClient(props.apiUrl, () => auth.token()),
-    apiUrl: props.apiUrl,
-    queryClient: new QueryClient({
-      defaultOptions: { queries: { retry: shouldRetry, refetchOnWindowFocus: false } },
-    }),
-  }));
+  const [value] = useState(() => {
+    // A plain variable, not state: the header is read per request, and queries that depend on
+    // the tenant carry its id in their key (useTenantQuery), so a switch refetches them.
+    let tenant: string | undefined;
+    return {
+      api: createApiClient(
+        props.apiUrl,
+        () => auth.token(),
+        () => tenant,
+      ),
+      apiUrl: props.apiUrl,
+      setTenant: (id: string | undefined) => {
+        tenant = id;
+      },
+      queryClient: new QueryClient({
+        defaultOptions: { queries: { retry: shouldRetry, refetchOnWindowFocus: false } },
+      }),
+    };
+  });
   return (
     <ApiContext.Provider value={value}>
       <QueryClientProvider client={value.queryClient}>{props.children}</QueryClientProvider>
@@ -28,7 +47,7 @@ export function ApiProvider(props: { apiUrl: string; children: ReactNode }) {
 }
 
 /** The typed API client, and the URL it talks to (for error messages). */
-export function useApi(): { api: ApiClient; apiUrl: string } {
+export function useApi(): ApiContextValue {
   const value = useContext(ApiContext);
   if (!value) throw new Error('useApi() used outside <ApiProvider>');
   return value;

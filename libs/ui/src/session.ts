@@ -78,6 +78,12 @@ async function connect(config: UiConfig, clientId: string): Promise<Session | nu
   // keycloak-js' own timer: the backstop when ours was delayed (a sleeping laptop, a busy tab).
   keycloak.onTokenExpired = () => void refresher.refreshNow();
 
+  // The realm accepts only the app's root as redirect URI, so a login round trip (also the silent
+  // one after a reload) comes back without the page's #/route: keep it for this tab, and put it
+  // back once keycloak-js has taken its callback out of the URL. Only the app's own `#/…` routes,
+  // never Keycloak's callback fragment (`#state=…&code=…`).
+  keepRoute();
+
   let authenticated: boolean;
   try {
     authenticated = await keycloak.init({
@@ -99,6 +105,7 @@ async function connect(config: UiConfig, clientId: string): Promise<Session | nu
     return null; // keycloak-js is already navigating to the login page
   }
   refresher.schedule();
+  restoreRoute();
 
   const claims = (keycloak.idTokenParsed ?? keycloak.tokenParsed ?? {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -130,6 +137,28 @@ async function connect(config: UiConfig, clientId: string): Promise<Session | nu
       await keycloak.logout({ redirectUri });
     },
   };
+}
+
+const ROUTE_KEY = 'palisade.route';
+
+function keepRoute(): void {
+  try {
+    if (window.location.hash.startsWith('#/'))
+      window.sessionStorage.setItem(ROUTE_KEY, window.location.hash);
+  } catch {
+    // storage disabled: a login lands on the home page
+  }
+}
+
+function restoreRoute(): void {
+  try {
+    const route = window.sessionStorage.getItem(ROUTE_KEY);
+    window.sessionStorage.removeItem(ROUTE_KEY);
+    if (route?.startsWith('#/') && !window.location.hash)
+      window.history.replaceState(window.history.state, '', route);
+  } catch {
+    // storage disabled: nothing to restore
+  }
 }
 
 /**

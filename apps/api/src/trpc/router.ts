@@ -8,7 +8,8 @@ import { adminHostsRouter } from './procedures/hosts';
 import { me } from './procedures/me';
 import { membersRouter } from './procedures/members';
 import { sshKeysRouter } from './procedures/ssh-keys';
-import { adminTenantsRouter } from './procedures/tenants';
+import { adminTenantsRouter, tenantsRouter } from './procedures/tenants';
+import { imagesRouter } from './procedures/images';
 import { vmsRouter } from './procedures/vms';
 import { networksRouter } from './procedures/networks';
 import { snapshotsRouter } from './procedures/snapshots';
@@ -20,6 +21,8 @@ import { router } from './trpc';
 
 export const appRouter = router({
   me,
+  tenants: tenantsRouter,
+  images: imagesRouter,
   sshKeys: sshKeysRouter,
   flavors: flavorsRouter,
   members: membersRouter,

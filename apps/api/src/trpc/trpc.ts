@@ -142,7 +142,7 @@ export interface TenantScope {
  * from memberships; an API client's single tenant from its row, which must be active and name the
  * same tenant as the token's `palisade_tenant` claim.
  */
-async function tenantsOf(db: Db, principal: Principal): Promise<MembershipView[]> {
+export async function tenantsOf(db: Db, principal: Principal): Promise<MembershipView[]> {
   if (principal.kind !== 'service') return membershipsOf(db, principal.subject);
   const client =
     principal.clientId === undefined ? undefined : await apiClientAccessOf(db, principal.clientId);
