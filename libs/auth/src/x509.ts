@@ -181,9 +181,10 @@ export async function issueCertificate(
         x509.ExtendedKeyUsage.clientAuth,
       ]),
       new x509.SubjectAlternativeNameExtension(
-        [...new Set(p.names)].map(
-          (n): x509.JsonGeneralName => ({ type: isIP(n) ? 'ip' : 'dns', value: n }),
-        ),
+        [...new Set(p.names)].map((n): x509.JsonGeneralName => ({
+          type: isIP(n) ? 'ip' : 'dns',
+          value: n,
+        })),
       ),
       await x509.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],

@@ -47,7 +47,9 @@ describe('module boundaries', () => {
 
   it('only tests may use the test kit', async () => {
     const code = "import { loadStack } from '@palisade/testkit';\nexport const s = loadStack;\n";
-    expect(await problems('libs/db/src/boundary-case.ts', code)).toEqual([expect.stringContaining('@nx/enforce-module-boundaries')]);
+    expect(await problems('libs/db/src/boundary-case.ts', code)).toEqual([
+      expect.stringContaining('@nx/enforce-module-boundaries'),
+    ]);
     expect(await problems('libs/db/src/boundary-case.int.spec.ts', code)).toEqual([]);
   });
 

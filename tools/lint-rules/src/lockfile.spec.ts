@@ -15,7 +15,9 @@ interface LockEntry {
 }
 
 const root = path.resolve(__dirname, '../../..');
-const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, LockEntry>;
+};
 
 /** Node's resolution: the nearest node_modules folder up from the dependent holds the dependency. */
 function resolves(from: string, dep: string): boolean {
