@@ -66,7 +66,7 @@ export const create = tenantProcedure('vm.write')
           await usableImage(tx, tenantId, input.imageId);
           const keys = [];
           for (const [i, id] of input.sshKeyIds.entries()) {
-            const key = await getSshKey(tx, { tenantId, id });
+            const key = await getSshKey(tx, { tenantId, id, lock: true });
             if (!key) throw notFound('SSH key', id, `sshKeyIds.${i}`);
             keys.push(key);
           }
