@@ -179,6 +179,21 @@ describe('VM SSH keys (real Postgres, real Keycloak tokens)', () => {
     expect(listed.items).toEqual([]);
   });
 
+  it('a key whose comment is not printable ASCII is refused naming publicKey (the seed would refuse it)', async () => {
+    const { publicKey } = realKey(dir, 'k3', 'ed25519');
+    const [type, b64] = publicKey.split(' ');
+    const r = await asA('sshKeys.create', {
+      name: 'key-k3',
+      publicKey: `${type} ${b64} josé\u2028x`,
+    });
+    expect(r).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
+    expect(r.message).toMatch(/^publicKey: .*printable ASCII/);
+    const names = ((await asA('sshKeys.list', undefined, false)).data as SshKey[]).map(
+      (k) => k.name,
+    );
+    expect(names).not.toContain('key-k3');
+  });
+
   it('the same key twice is a validation error naming sshKeyIds', async () => {
     const r = await asA('vms.create', vmInput('a', 'twice', [keys.k1.id, keys.k1.id]));
     expect(r).toMatchObject({ status: 400, code: ErrorCode.VALIDATION_FAILED });
