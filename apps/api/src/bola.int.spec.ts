@@ -117,6 +117,28 @@ const CASES: Record<string, Case> = {
       },
     ],
   },
+  'vms.create#sshKey': {
+    input: (a) => ({
+      name: 'intruder',
+      flavorId: a.cat.small,
+      imageId: a.cat.image,
+      networkId: a.network,
+      sshKeyIds: [a.sshKey],
+    }),
+    mutation: true,
+    rest: (a) => [
+      'POST',
+      '/vms',
+      {
+        name: 'intruder',
+        flavorId: a.cat.small,
+        imageId: a.cat.image,
+        networkId: a.network,
+        sshKeyIds: [a.sshKey],
+        ...wait,
+      },
+    ],
+  },
   'vms.list': {
     input: () => ({ name: 'bola-' }),
     rest: () => ['GET', '/vms?name=bola-'],
@@ -262,6 +284,10 @@ describe('BOLA matrix: tenant B with tenant A’s IDs (real stack)', () => {
     withPlatform(api.db, 'test: snapshot tenant A', async (tx) => ({
       vms: await tx.select().from(schema.vms).where(eq(schema.vms.tenantId, tenantA.id)),
       nics: await tx.select().from(schema.nics).where(eq(schema.nics.tenantId, tenantA.id)),
+      vmSshKeys: await tx
+        .select()
+        .from(schema.vmSshKeys)
+        .where(eq(schema.vmSshKeys.tenantId, tenantA.id)),
       networks: await tx
         .select()
         .from(schema.networks)

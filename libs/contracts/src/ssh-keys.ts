@@ -24,9 +24,12 @@ export const sshKeyCreateInput = z.object({
     .string()
     .trim()
     .max(16 * 1024, 'must be at most 16 KiB')
+    // The comment is printable ASCII: the line goes verbatim into VMs' NoCloud seeds, whose
+    // builder (libs/hypervisor seed/nocloud.ts) refuses anything else, and a YAML 1.1 reader
+    // takes U+2028/U+0085 for line breaks.
     .regex(
-      /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/,
-      'must be one OpenSSH public key line: "<type> <base64> [comment]"',
+      /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [\x20-\x7e]*)?$/,
+      'must be one OpenSSH public key line: "<type> <base64> [comment]", the comment in printable ASCII',
     ),
 });
 export type SshKeyCreateInput = z.infer<typeof sshKeyCreateInput>;

@@ -36,7 +36,11 @@ export const vmCreateInput = z.object({
   flavorId: uuid,
   imageId: uuid,
   networkId: uuid,
-  sshKeyIds: z.array(uuid).max(20, 'must be at most 20 keys').default([]),
+  sshKeyIds: z
+    .array(uuid)
+    .max(20, 'must be at most 20 keys')
+    .refine((ids) => new Set(ids).size === ids.length, { message: 'must not list a key twice' })
+    .default([]),
   userData: z
     .string()
     .refine((s) => new TextEncoder().encode(s).length <= USER_DATA_MAX_BYTES, {
@@ -59,6 +63,13 @@ export const vmSchema = z.object({
   nics: z.array(z.object({ networkId: z.uuid(), mac: z.string(), ip: z.string() })),
   /** The sVirt category pair, e.g. c12,c345 (unique across the cluster). */
   mcs: z.string().nullable(),
+  /**
+   * The SSH keys the VM was created with, as its seed carries them. A key deleted since is still
+   * listed (the VM keeps it) with `id: null`.
+   */
+  sshKeys: z.array(
+    z.object({ id: z.uuid().nullable(), name: z.string(), fingerprint: z.string() }),
+  ),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

@@ -8,7 +8,8 @@
  * Proven: a VM is placed, its root volume's key is stored only wrapped, the host reports it
  * running and that is what the row says; a host that cannot enforce the sVirt a flavor requires
  * refuses, and the workflow undoes everything (placement, volume row, host volume); delete leaves
- * nothing on the host or in allocations (row, NICs, volume).
+ * nothing on the host or in allocations (row, NICs, volume); the VM's SSH keys (vm_ssh_keys)
+ * reach the NoCloud seed the agent writes, and stay there after the tenant deletes the key.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -228,6 +229,7 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
         await tx.delete(schema.operations).where(eq(schema.operations.tenantId, ids.tenant));
         await tx.delete(schema.volumes).where(eq(schema.volumes.tenantId, ids.tenant));
         await tx.delete(schema.vms).where(eq(schema.vms.tenantId, ids.tenant));
+        await tx.delete(schema.sshKeys).where(eq(schema.sshKeys.tenantId, ids.tenant));
         await tx.delete(schema.networks).where(eq(schema.networks.tenantId, ids.tenant));
         await tx.delete(schema.hostFabrics).where(inArray(schema.hostFabrics.hostId, ids.hosts));
         await tx.delete(schema.fabrics).where(inArray(schema.fabrics.id, ids.fabrics));
@@ -242,8 +244,21 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** What the API writes for POST /v1/vms (VM, NIC with MAC and IP, MCS pair, operation). */
-  async function acceptedCreate(p: { flavorId: string; network: number; n: number }) {
+  /** A fresh OpenSSH public key line from ssh-keygen. */
+  function realPublicKey(name: string, type: 'ed25519' | 'ecdsa'): string {
+    const file = path.join(dir, `${name}-${randomUUID().slice(0, 8)}`);
+    execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-C', `${name}@wf`, '-f', file]);
+    return readFileSync(`${file}.pub`, 'utf8').trim();
+  }
+
+  /** What the API writes for POST /v1/vms (VM, NIC with MAC and IP, MCS pair, SSH key
+   *  snapshots, operation). */
+  async function acceptedCreate(p: {
+    flavorId: string;
+    network: number;
+    n: number;
+    publicKeys?: string[];
+  }) {
     return withPlatform(db, 'test fixture: accepted vm.create', async (tx) => {
       const [vm] = await tx
         .insert(schema.vms)
@@ -263,6 +278,27 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
         mac: `52:54:00:7e:${suffix.slice(0, 2)}:${(10 + p.n).toString(16).padStart(2, '0')}`,
         ip: `10.20.0.${10 + p.n}`,
       });
+      for (const [position, publicKey] of (p.publicKeys ?? []).entries()) {
+        const fingerprint = `SHA256:test-${p.n}-${position}`;
+        const [key] = await tx
+          .insert(schema.sshKeys)
+          .values({
+            tenantId: ids.tenant,
+            name: `wf-key-${p.n}-${position}`,
+            publicKey,
+            fingerprint,
+          })
+          .returning();
+        await tx.insert(schema.vmSshKeys).values({
+          tenantId: ids.tenant,
+          vmId: vm!.id,
+          position,
+          sshKeyId: key!.id,
+          name: key!.name,
+          publicKey,
+          fingerprint,
+        });
+      }
       const [op] = await tx
         .insert(schema.operations)
         .values({
@@ -447,6 +483,57 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     expect(await act('vm.force_off')).toEqual({ row: 'stopped', host: 'shutoff' });
     expect(await act('vm.reboot')).toEqual({ row: 'running', host: 'running' });
     expect(await act('vm.reboot')).toEqual({ row: 'running', host: 'running' });
+  });
+
+  it("the VM's SSH keys reach the seed the agent wrote, and stay after the tenant deletes one", async () => {
+    const publicKeys = [realPublicKey('k1', 'ed25519'), realPublicKey('k2', 'ecdsa')];
+    const { vm, op } = await acceptedCreate({
+      flavorId: ids.flavorLoose,
+      network: 0,
+      n: 7,
+      publicKeys,
+    });
+    expect(await engine.run(op.id, attempt)).toBe('succeeded');
+
+    // The seed image the agent built (a real vfat image), read back with mtools.
+    const seed = path.join(dir, agents[0]!.name, 'seeds', `${vm.id}.img`);
+    const seedKeys = () =>
+      execFileSync('mtype', ['-i', seed, '::meta-data'], {
+        encoding: 'utf8',
+        env: { ...process.env, MTOOLS_SKIP_CHECK: '1', MTOOLSRC: '/dev/null' },
+      })
+        .split('\n')
+        .filter((l) => l.startsWith('  - '))
+        .map((l) => JSON.parse(l.slice(4)) as string);
+    expect(seedKeys()).toEqual(publicKeys);
+
+    // The tenant deletes the first key (as DELETE /v1/ssh-keys/{id} does) and the seed is gone
+    // from the host; a start rebuilds the seed from the VM's snapshots: both keys are still there.
+    const [row] = await withPlatform(db, 'test: vm ssh key', (tx) =>
+      tx.select().from(schema.vmSshKeys).where(eq(schema.vmSshKeys.vmId, vm.id)),
+    );
+    await withPlatform(db, 'test fixture: tenant deletes a key', (tx) =>
+      tx.delete(schema.sshKeys).where(eq(schema.sshKeys.id, row!.sshKeyId!)),
+    );
+    for (const kind of ['vm.stop', 'vm.start']) {
+      if (kind === 'vm.start') rmSync(seed);
+      const [action] = await withPlatform(db, `test fixture: ${kind}`, (tx) =>
+        tx
+          .insert(schema.operations)
+          .values({
+            tenantId: ids.tenant,
+            kind,
+            targetType: 'vm',
+            targetId: vm.id,
+            actor: 'test',
+            deadline: new Date(Date.now() + 3_600_000),
+          })
+          .returning(),
+      );
+      expect(await engine.run(action!.id, attempt)).toBe('succeeded');
+    }
+    expect((await agents[0]!.client.get(vm.id))?.state).toBe('running');
+    expect(seedKeys()).toEqual(publicKeys);
   });
 
   it('the image store refuses a missing image, a wrong checksum and an image with a backing file', async () => {

@@ -14,6 +14,7 @@
  */
 import { ErrorCode } from '@palisade/contracts';
 import {
+  authorizedKeysOfVm,
   getFlavor,
   getHostById,
   getNetwork,
@@ -149,6 +150,10 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
     const root = await rootVolume(c);
     if (!root) throw new Error(`vm ${vm.id}: root volume missing`);
     if (vm.mcsC1 === null || vm.mcsC2 === null) throw new Error(`vm ${vm.id} has no MCS pair`);
+    // The snapshots taken at create: a key the tenant deleted since still reaches the seed.
+    const sshAuthorizedKeys = await tx(`vm ${vm.id}: ssh keys`, (t) =>
+      authorizedKeysOfVm(t, { tenantId: c.tenantId, vmId: vm.id }),
+    );
     const status = await (
       await mustAgent(vm)
     ).ensureRunning({
@@ -198,7 +203,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
         }),
         boot: { kind: 'disk' },
         ...(vm.userData ? { userData: vm.userData } : {}),
-        sshAuthorizedKeys: [],
+        sshAuthorizedKeys,
       },
       keys: { [root.id]: keyOf(root) },
     });

@@ -11,6 +11,7 @@ export * from './page';
 export * from './operations';
 export * from './usage';
 export * from './vms';
+export * from './vm-ssh-keys';
 export * from './networks';
 export * from './volumes';
 export * from './images';

@@ -16,14 +16,20 @@ export function listSshKeys(tx: Tx, p: { tenantId: string }): Promise<SshKeyRow[
     .orderBy(desc(sshKeys.createdAt), sshKeys.id);
 }
 
+/**
+ * One key of the tenant. `lock` takes a KEY SHARE lock until the transaction ends, so a key a
+ * new VM is about to reference cannot be deleted in between (the delete waits, then sets the
+ * VM's reference to null like any later delete).
+ */
 export async function getSshKey(
   tx: Tx,
-  p: { tenantId: string; id: string },
+  p: { tenantId: string; id: string; lock?: boolean },
 ): Promise<SshKeyRow | undefined> {
-  const [row] = await tx
+  const q = tx
     .select()
     .from(sshKeys)
     .where(and(eq(sshKeys.tenantId, p.tenantId), eq(sshKeys.id, p.id)));
+  const [row] = await (p.lock ? q.for('key share') : q);
   return row;
 }
 

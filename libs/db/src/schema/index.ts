@@ -11,6 +11,7 @@ export * from './host-fabrics';
 export * from './host-join-tokens';
 export * from './vms';
 export * from './nics';
+export * from './vm-ssh-keys';
 export * from './volumes';
 export * from './snapshots';
 export * from './operations';

@@ -4,6 +4,7 @@ import {
   getSshKey,
   insertNic,
   insertVm,
+  insertVmSshKeys,
   ipsInUse,
   visibleMcsPairs,
   type Tx,
@@ -33,8 +34,8 @@ function exhausted(detail: string): AppError {
 /**
  * Creates a VM: checks what it refers to, takes its footprint from the quota ledger, allocates
  * its sVirt category pair, MAC and IPv4 address, and accepts a vm.create operation, all in one
- * transaction. The SSH keys are checked and recorded in the audit event (the schema has no
- * VM-to-key table yet; see docs/api/guide.md).
+ * transaction. The SSH keys are checked (another tenant's key id is not found) and copied into
+ * vm_ssh_keys, from which the worker builds the seed's authorized keys.
  */
 export const create = tenantProcedure('vm.write')
   .meta({
@@ -65,7 +66,7 @@ export const create = tenantProcedure('vm.write')
           await usableImage(tx, tenantId, input.imageId);
           const keys = [];
           for (const [i, id] of input.sshKeyIds.entries()) {
-            const key = await getSshKey(tx, { tenantId, id });
+            const key = await getSshKey(tx, { tenantId, id, lock: true });
             if (!key) throw notFound('SSH key', id, `sshKeyIds.${i}`);
             keys.push(key);
           }
@@ -99,6 +100,9 @@ export const create = tenantProcedure('vm.write')
               });
             },
           ).catch((e: unknown) => nameConflict(e, 'vms_tenant_name', 'VM', input.name));
+          // Snapshots of the keys, in the VM's transaction: deleting a key later leaves the VM
+          // (and its seed) with the key it was created with.
+          await insertVmSshKeys(tx, { tenantId, vmId: vm.id, keys });
 
           const subnet = ipv4Subnet(network.cidr, network.gateway);
           if (!subnet.ok)

@@ -1,8 +1,8 @@
 import { byIdInput, vmSchema } from '@palisade/contracts';
-import { getVm, nicsOf, withTenant } from '@palisade/db';
+import { getVm, withTenant } from '@palisade/db';
 import { notFound } from '../../../resources/errors';
 import { tenantProcedure } from '../../trpc';
-import { toVm } from './to-dto';
+import { toVm, vmParts } from './to-dto';
 
 /** One VM of the tenant; another tenant's id is not found. */
 export const get = tenantProcedure('vm.read')
@@ -21,6 +21,6 @@ export const get = tenantProcedure('vm.read')
     withTenant(ctx.db, ctx.tenant.id, async (tx) => {
       const row = await getVm(tx, { tenantId: ctx.tenant.id, id: input.id });
       if (!row) throw notFound('VM', input.id);
-      return toVm(row, await nicsOf(tx, { tenantId: ctx.tenant.id, vmIds: [row.id] }));
+      return toVm(row, await vmParts(tx, ctx.tenant.id, [row.id]));
     }),
   );

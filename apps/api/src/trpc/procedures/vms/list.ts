@@ -1,8 +1,8 @@
 import { pageOf, vmListInput, vmSchema } from '@palisade/contracts';
-import { listVms, nicsOf, withTenant } from '@palisade/db';
+import { listVms, withTenant } from '@palisade/db';
 import { decodeCursor, pageResult } from '../../../resources/cursor';
 import { tenantProcedure } from '../../trpc';
-import { toVm } from './to-dto';
+import { toVm, vmParts } from './to-dto';
 
 /** The tenant's VMs, newest first, a page at a time; filters by desired state, tag, name prefix. */
 export const list = tenantProcedure('vm.read')
@@ -23,7 +23,11 @@ export const list = tenantProcedure('vm.read')
         tag: input.tag || undefined,
         namePrefix: input.name || undefined,
       });
-      const nics = await nicsOf(tx, { tenantId, vmIds: page.items.map((v) => v.id) });
-      return pageResult(page, (r) => toVm(r, nics));
+      const parts = await vmParts(
+        tx,
+        tenantId,
+        page.items.map((v) => v.id),
+      );
+      return pageResult(page, (r) => toVm(r, parts));
     });
   });

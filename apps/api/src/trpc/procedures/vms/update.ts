@@ -1,9 +1,9 @@
 import { vmSchema, vmUpdateInput } from '@palisade/contracts';
-import { getVm, nicsOf, recordAudit, updateVm, withTenant } from '@palisade/db';
+import { getVm, recordAudit, updateVm, withTenant } from '@palisade/db';
 import { nameConflict, notFound } from '../../../resources/errors';
 import { auditOf } from '../../audit';
 import { tenantProcedure } from '../../trpc';
-import { toVm } from './to-dto';
+import { toVm, vmParts } from './to-dto';
 
 /**
  * Renames or retags a VM. Only control-plane metadata changes, so there is no operation: the
@@ -42,6 +42,6 @@ export const update = tenantProcedure('vm.write')
           { from: { name: vm.name, tags: vm.tags }, to: set },
         ),
       );
-      return toVm(row!, await nicsOf(tx, { tenantId, vmIds: [vm.id] }));
+      return toVm(row!, await vmParts(tx, tenantId, [vm.id]));
     }),
   );
