@@ -8,7 +8,7 @@
 // Each run's domain is destroyed and undefined afterwards (untimed).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,6 +104,8 @@ export const benchmark = {
   setup: async () => {
     await virsh('version');
     dir = mkdtempSync(path.join(tmpdir(), 'palisade-bench-agent-'));
+    // QEMU runs as libvirt-qemu and must traverse to the volume (mkdtemp makes 0700).
+    chmodSync(dir, 0o711);
     const ca = await loadOrCreateCa(path.join(dir, 'pki'));
     const host = await issueKeyAndCertificate(ca, {
       commonName: 'bench-host',

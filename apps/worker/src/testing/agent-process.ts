@@ -1,5 +1,6 @@
 /**
- * Starts a real agent process (AGENT_HYPERVISOR=simulated) for worker tests: its own state
+ * Starts a real agent process (AGENT_HYPERVISOR=simulated unless `env` says otherwise) for
+ * worker tests: its own state
  * directory with a host certificate from the test's CA (as if enrolled), a free loopback port,
  * and an `AgentClient` with the control-plane certificate. Only libvirt is simulated; mTLS, HTTP,
  * the image store, seeds and the agent's error mapping are the production code.
@@ -27,7 +28,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface SimulatedAgent {
+export interface AgentProcess {
   name: string;
   url: string;
   stateDir: string;
@@ -36,13 +37,13 @@ export interface SimulatedAgent {
   log: string;
 }
 
-export async function startSimulatedAgent(o: {
+export async function startAgentProcess(o: {
   /** The test's directory: the CA under `<dir>/pki`, the agent's state under `<dir>/<name>`. */
   dir: string;
   name: string;
   tls: ClientTls;
   env?: Record<string, string>;
-}): Promise<SimulatedAgent> {
+}): Promise<AgentProcess> {
   const ca = await loadOrCreateCa(path.join(o.dir, 'pki'));
   const state = path.join(o.dir, o.name);
   const issued = await issueKeyAndCertificate(ca, {
@@ -72,7 +73,7 @@ export async function startSimulatedAgent(o: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = `https://127.0.0.1:${port}`;
-  const agent: SimulatedAgent = {
+  const agent: AgentProcess = {
     name: o.name,
     url,
     stateDir: state,

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentVmDefinition } from '@palisade/contracts';
 import { StepRefused } from '../operations/engine';
-import { startSimulatedAgent, type SimulatedAgent } from '../testing/agent-process';
+import { startAgentProcess, type AgentProcess } from '../testing/agent-process';
 import { controlPlaneClientTls } from './agent-client';
 
 const MiB = 1024 * 1024;
@@ -51,7 +51,7 @@ function qcow2(file: string, size: string, backing?: string): { bytes: Buffer; c
 
 describe('agent host operations: resize, segments, reboot, snapshots, image fetch (mTLS)', () => {
   let dir: string;
-  let agent: SimulatedAgent;
+  let agent: AgentProcess;
   let server: Server;
   let source: string;
   const files: Record<string, Buffer> = {};
@@ -107,7 +107,7 @@ describe('agent host operations: resize, segments, reboot, snapshots, image fetc
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     source = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    agent = await startSimulatedAgent({
+    agent = await startAgentProcess({
       dir,
       name: 'ops-host',
       tls,
