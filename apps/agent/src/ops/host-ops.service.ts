@@ -255,7 +255,9 @@ export class HostOpsService implements OnModuleDestroy {
     for (const d of await this.hv.listDomains()) {
       if (d.state !== 'running' && d.state !== 'paused') continue;
       const live = await this.hv.getDomain(d.uuid);
-      if (live && parseDomainXml(live.xml).devices.disks.some((k) => k.sourceFile === file))
+      // A text match, not parseDomainXml: any domain on the host is checked, and one that is
+      // not Palisade's may have disks the model does not parse (an empty CD-ROM has no source).
+      if (live?.xml.includes(`file='${file}'`))
         throw new AppError(
           ErrorCode.INVALID_STATE,
           `volume ${input.volumeId} is in use by running vm ${d.uuid}`,
