@@ -52,6 +52,8 @@ export async function startAgentProcess(o: {
     names: [o.name, '127.0.0.1'],
     validityDays: 1,
   });
+  // Traversable for QEMU (libvirt-qemu) on libvirt hosts; only pki/ is private.
+  mkdirSync(state, { recursive: true, mode: 0o711 });
   mkdirSync(path.join(state, 'pki'), { recursive: true, mode: 0o700 });
   writeFileSync(path.join(state, 'pki', 'ca.crt'), ca.certPem);
   writeFileSync(path.join(state, 'pki', 'host.key'), issued.keyPem, { mode: 0o600 });
