@@ -80,6 +80,12 @@ export const agentConfigSchema = z
       .transform((v) => v === 'true'),
     /** How long `stop` waits for the guest to power off before pulling the plug. */
     AGENT_STOP_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
+    /** The largest image `images/ensure` downloads from a `sourceUrl` (default 20 GiB). */
+    AGENT_IMAGE_FETCH_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(20 * 2 ** 30),
     ...logSettings,
   })
   .superRefine((c, ctx) => {

@@ -33,6 +33,12 @@ export const agentEnsureImageInput = z.object({
   ...withOperation,
   checksum: sha256('checksum'),
   format: agentImageFormatSchema,
+  /** Where the agent downloads the image when its store lacks it (http or https; verified by
+   *  checksum and format before it enters the store). Without it the image must be in place. */
+  sourceUrl: z
+    .url({ protocol: /^https?$/, error: 'sourceUrl must be an http:// or https:// URL' })
+    .max(2048, { error: 'sourceUrl must be at most 2048 characters' })
+    .optional(),
 });
 export type AgentEnsureImageInput = z.infer<typeof agentEnsureImageInput>;
 export const agentImageSchema = z.object({
@@ -62,6 +68,15 @@ export const agentVolumeSchema = z.object({
 });
 export type AgentVolume = z.infer<typeof agentVolumeSchema>;
 
+/** POST /v1/volumes/resize: grow only (a smaller size is refused); the key opens the LUKS layer. */
+export const agentResizeVolumeInput = z.object({
+  ...withOperation,
+  volumeId: uuid('volumeId'),
+  sizeBytes: agentEnsureVolumeInput.shape.sizeBytes,
+  key: luksKey('key'),
+});
+export type AgentResizeVolumeInput = z.infer<typeof agentResizeVolumeInput>;
+
 /** POST /v1/volumes/delete: the secret first (the key leaves the host), then the file. */
 export const agentDeleteVolumeInput = z.object({ ...withOperation, volumeId: uuid('volumeId') });
 export type AgentDeleteVolumeInput = z.infer<typeof agentDeleteVolumeInput>;
@@ -85,6 +100,10 @@ export type AgentEnsureSegmentInput = z.infer<typeof agentEnsureSegmentInput>;
 export const agentSegmentSchema = z.object({
   bridge: z.string().regex(BRIDGE_NAME_PATTERN),
 });
+
+/** POST /v1/segments/remove: bridge and uplink go; refused while a VM's tap is on the bridge. */
+export const agentRemoveSegmentInput = agentEnsureSegmentInput;
+export type AgentRemoveSegmentInput = z.infer<typeof agentRemoveSegmentInput>;
 
 const spec = vmSpecSchema.shape;
 
@@ -170,6 +189,40 @@ export type AgentEnsureVmRunningInput = z.infer<typeof agentEnsureVmRunningInput
 /** POST /v1/vms/:id/destroy: force off, undefine, remove the seed (volumes are separate calls). */
 export const agentOperationInput = z.object(withOperation);
 export type AgentOperationInput = z.infer<typeof agentOperationInput>;
+
+/** Keys by volume ID, as for `ensure-running`. */
+const diskKeys = z.record(z.uuid({ error: 'keys must be keyed by volume ID' }), luksKey('keys[]'));
+
+/**
+ * POST /v1/vms/:id/reboot: a cold cycle on the host (ACPI stop, force off after the agent's
+ * timeout, start). `keys` is optional: re-sent, they re-define the ephemeral secrets a libvirtd
+ * restart dropped, so the start cannot fail for want of them.
+ */
+export const agentRebootVmInput = z.object({ ...withOperation, keys: diskKeys.optional() });
+export type AgentRebootVmInput = z.infer<typeof agentRebootVmInput>;
+
+export const agentSnapshotNameSchema = z
+  .string({ error: 'name must be a string' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+    error:
+      'name must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit',
+  });
+
+/**
+ * POST /v1/vms/:id/snapshots/{create,revert,delete}: internal qcow2 snapshots of every disk of a
+ * shut-off VM (refused while it runs). Opening a LUKS image for writing needs its key, so `keys`
+ * names one per encrypted disk's volume.
+ */
+export const agentSnapshotInput = z.object({
+  ...withOperation,
+  name: agentSnapshotNameSchema,
+  keys: diskKeys,
+});
+export type AgentSnapshotInput = z.infer<typeof agentSnapshotInput>;
+
+/** GET /v1/vms/:id/snapshots: names every disk has, oldest first. */
+export const agentSnapshotListSchema = z.object({ items: z.array(z.string()) });
+export type AgentSnapshotList = z.infer<typeof agentSnapshotListSchema>;
 
 export const agentVmStateSchema = z.enum([
   'nostate',

@@ -177,7 +177,7 @@ function createPartition(partition: string): void {
 }
 
 /** rmdir of a partition and any cgroups left inside it (a killed QEMU's), deepest first. */
-function removePartition(partition: string): void {
+export function removePartition(partition: string): void {
   const dirs = partitionDirs(partition);
   const rmTree = (dir: string) => {
     if (!existsSync(dir)) return;

@@ -15,7 +15,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
@@ -28,7 +28,11 @@ import {
   type AgentEnsureVmRunningInput,
   type AgentEnsureVolumeInput,
   type AgentImage,
+  type AgentRebootVmInput,
+  type AgentResizeVolumeInput,
   type AgentSegmentRef,
+  type AgentSnapshotInput,
+  type AgentSnapshotList,
   type AgentVmDetails,
   type AgentVmStatus,
   type AgentVolume,
@@ -39,9 +43,11 @@ import {
   createPartition,
   designDomain,
   parseNwfilterBindingList,
+  parseDomainXml,
   domainToXml,
   makeSeed,
   tenantPartition,
+  type DiskKeys,
   type HostSecurity,
   type Hypervisor,
   type SegmentSpec,
@@ -49,6 +55,8 @@ import {
 import { AGENT_CONFIG, type AgentConfig } from '../config';
 import { HostService } from '../host/host.service';
 import { HYPERVISOR } from './hypervisor.provider';
+import { fetchImage } from './image-fetch';
+import { OperationMemo } from './operation-memo';
 
 const execFileP = promisify(execFile);
 
@@ -60,6 +68,14 @@ export class HostOpsService implements OnModuleDestroy {
   /** Verified images by path, keyed on size and mtime so a replaced file is verified again. */
   private readonly verified = new Map<string, string>();
   private security: HostSecurity | undefined;
+  /** One download per image file at a time; a concurrent ensure for it waits for that one. */
+  private readonly fetching = new Map<string, Promise<void>>();
+  /** Reboots and reverts are not idempotent by nature; these make them so by operation ID. */
+  private readonly reboots = new OperationMemo<AgentVmStatus>();
+  private readonly reverts = new OperationMemo<AgentSnapshotList>();
+  /** Reboots whose VM this agent has stopped but not yet started again, by operation ID, with the
+   *  live memory hard limit to restore: a retry after a failed start finishes the cycle. */
+  private readonly rebootsStopped = new Map<string, { hardLimitKiB?: number }>();
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -86,10 +102,14 @@ export class HostOpsService implements OnModuleDestroy {
   // --- images --------------------------------------------------------------------------------------
 
   async ensureImage(
-    input: Pick<AgentEnsureImageInput, 'checksum' | 'format'>,
+    input: Pick<AgentEnsureImageInput, 'checksum' | 'format' | 'sourceUrl'>,
   ): Promise<AgentImage> {
     const file = this.imagePath(input.checksum, input.format);
     const st = await stat(file).catch(() => null);
+    if (!st?.isFile() && input.sourceUrl) {
+      await this.fetchInto(file, { ...input, sourceUrl: input.sourceUrl });
+      return this.ensureImage({ checksum: input.checksum, format: input.format });
+    }
     if (!st?.isFile())
       throw new AppError(ErrorCode.AGENT_IMAGE_MISSING, `no image ${path.basename(file)}`, {
         userMessage: `The image ${input.checksum.slice(0, 12)}… is not in this host's image store.`,
@@ -105,6 +125,18 @@ export class HostOpsService implements OnModuleDestroy {
         });
       this.verified.set(file, stamp);
     }
+    return {
+      checksum: input.checksum,
+      format: input.format,
+      virtualSizeBytes: await this.selfContainedSize(file, input),
+    };
+  }
+
+  /** The image's virtual size; refuses one with a backing or data file. */
+  private async selfContainedSize(
+    file: string,
+    input: Pick<AgentEnsureImageInput, 'checksum' | 'format'>,
+  ): Promise<number> {
     // `-f` always: a probed format lets a raw image that looks like qcow2 name any backing file.
     const { stdout } = await execFileP(
       'qemu-img',
@@ -121,11 +153,41 @@ export class HostOpsService implements OnModuleDestroy {
         userMessage: 'A base image must be self-contained (no backing or data file).',
         details: { field: 'checksum', checksum: input.checksum },
       });
-    return {
-      checksum: input.checksum,
-      format: input.format,
-      virtualSizeBytes: info['virtual-size'],
-    };
+    return info['virtual-size'];
+  }
+
+  /**
+   * Downloads the image beside its final name, checks checksum and format there, and renames it
+   * into place: the store only ever holds complete, verified images (a rename within one
+   * directory is atomic), and a failed download leaves nothing behind.
+   */
+  private fetchInto(
+    file: string,
+    input: Pick<AgentEnsureImageInput, 'checksum' | 'format'> & { sourceUrl: string },
+  ): Promise<void> {
+    const running = this.fetching.get(file);
+    if (running) return running;
+    const p = (async () => {
+      await mkdir(this.dir('images'), { recursive: true, mode: 0o711 });
+      const tmp = await fetchImage({
+        url: input.sourceUrl,
+        dir: this.dir('images'),
+        checksum: input.checksum,
+        maxBytes: this.config.AGENT_IMAGE_FETCH_MAX_BYTES,
+      });
+      try {
+        await this.selfContainedSize(tmp, input);
+        await rename(tmp, file);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      const st = await stat(file);
+      this.verified.set(file, `${st.size}:${st.mtimeMs}`);
+      this.log.log(`image ${path.basename(file)} fetched from ${new URL(input.sourceUrl).origin}`);
+    })().finally(() => this.fetching.delete(file));
+    this.fetching.set(file, p);
+    return p;
   }
 
   // --- volumes -------------------------------------------------------------------------------------
@@ -165,6 +227,54 @@ export class HostOpsService implements OnModuleDestroy {
     await this.hv.volumes.delete(this.volumePath(volumeId));
   }
 
+  /**
+   * Grows a volume; a smaller size is refused (shrinking would cut off the guest's filesystem).
+   * Only while no running VM has it open: qemu-img cannot take the image's write lock then, and
+   * live `blockresize` is not in the port.
+   */
+  async resizeVolume(input: AgentResizeVolumeInput): Promise<AgentVolume> {
+    const file = this.volumePath(input.volumeId);
+    const info = await this.hv.volumes.info(file);
+    if (!info)
+      throw new AppError(ErrorCode.NOT_FOUND, `no volume ${input.volumeId} on this host`, {
+        details: { field: 'volumeId', volumeId: input.volumeId },
+      });
+    if (input.sizeBytes < info.virtualSizeBytes)
+      throw new AppError(
+        ErrorCode.VALIDATION_FAILED,
+        `refusing to shrink volume ${input.volumeId} to ${input.sizeBytes} bytes`,
+        {
+          userMessage: `sizeBytes: ${input.sizeBytes} is smaller than the volume's ${info.virtualSizeBytes} bytes; volumes only grow.`,
+          details: {
+            field: 'sizeBytes',
+            currentBytes: info.virtualSizeBytes,
+            requestedBytes: input.sizeBytes,
+          },
+        },
+      );
+    for (const d of await this.hv.listDomains()) {
+      if (d.state !== 'running' && d.state !== 'paused') continue;
+      const live = await this.hv.getDomain(d.uuid);
+      // A text match, not parseDomainXml: any domain on the host is checked, and one that is
+      // not Palisade's may have disks the model does not parse (an empty CD-ROM has no source).
+      if (live?.xml.includes(`file='${file}'`))
+        throw new AppError(
+          ErrorCode.INVALID_STATE,
+          `volume ${input.volumeId} is in use by running vm ${d.uuid}`,
+          {
+            userMessage: 'The volume is attached to a running VM; stop the VM to resize it.',
+            details: { field: 'volumeId', vmId: d.uuid },
+          },
+        );
+    }
+    const r = await this.hv.volumes.resize(file, input.sizeBytes, { key: keyBytes(input.key) });
+    return {
+      volumeId: input.volumeId,
+      encrypted: r.encrypted,
+      virtualSizeBytes: r.virtualSizeBytes,
+    };
+  }
+
   // --- segments ------------------------------------------------------------------------------------
 
   bridgeOf(segment: AgentSegmentRef): string {
@@ -193,6 +303,13 @@ export class HostOpsService implements OnModuleDestroy {
   async ensureSegment(input: AgentEnsureSegmentInput): Promise<{ bridge: string }> {
     await this.hv.networks.ensureSegment(this.segmentSpec(input.segment));
     return { bridge: this.bridgeOf(input.segment) };
+  }
+
+  /** Removes the bridge and uplink; refused (409 `common.conflict`) while a VM's tap is on it. */
+  async removeSegment(input: AgentEnsureSegmentInput): Promise<{ bridge: string; removed: true }> {
+    const bridge = this.bridgeOf(input.segment);
+    await this.hv.networks.removeSegment(bridge);
+    return { bridge, removed: true };
   }
 
   // --- VMs -----------------------------------------------------------------------------------------
@@ -361,6 +478,68 @@ export class HostOpsService implements OnModuleDestroy {
     return this.status(vmId);
   }
 
+  /**
+   * A cold cycle: ACPI stop (forced after AGENT_STOP_TIMEOUT_MS), then start. Not `virsh reboot`
+   * (not in the port): a cold cycle also applies a redefined configuration, and the port's
+   * start, secrets and memtune are what `ensure-running` already relies on. The memory hard limit
+   * is live-only (the designer's post-start step), so it is read before the stop and set again.
+   */
+  reboot(vmId: string, input: AgentRebootVmInput): Promise<AgentVmStatus> {
+    return this.reboots.run(input.operationId, async () => {
+      let stopped = this.rebootsStopped.get(input.operationId);
+      if (!stopped) {
+        const d = await this.hv.getDomain(vmId);
+        if (!d) throw notFound(vmId);
+        if (d.state !== 'running')
+          throw new AppError(ErrorCode.INVALID_STATE, `vm ${vmId} is ${d.state}`, {
+            userMessage: `The VM is ${d.state}; only a running VM can be rebooted (start it instead).`,
+            details: { state: d.state },
+          });
+        const hardLimitKiB = parseDomainXml(d.xml).memtune?.hardLimitKiB;
+        stopped = hardLimitKiB === undefined ? {} : { hardLimitKiB };
+        await this.stop(vmId, false);
+        this.rebootsStopped.set(input.operationId, stopped);
+      }
+      for (const [volumeId, key] of Object.entries(input.keys ?? {}))
+        await this.hv.secrets.define({
+          uuid: volumeId,
+          usage: `palisade/volume/${volumeId}`,
+          value: keyBytes(key),
+        });
+      await this.hv.start(vmId);
+      if (stopped.hardLimitKiB !== undefined)
+        await this.hv.setMemoryHardLimit(vmId, stopped.hardLimitKiB);
+      this.rebootsStopped.delete(input.operationId);
+      this.log.log(`vm ${vmId} rebooted (operation ${input.operationId})`);
+      return this.status(vmId);
+    });
+  }
+
+  // --- snapshots (shut-off VMs only; the port refuses a running one with `domain_active`) ---------
+
+  async createSnapshot(vmId: string, input: AgentSnapshotInput): Promise<AgentSnapshotList> {
+    await this.hv.snapshots.create(vmId, input.name, diskKeys(input.keys));
+    return this.listSnapshots(vmId);
+  }
+
+  /** Once per operation ID: a repeat after the VM ran again must not throw its writes away. */
+  revertSnapshot(vmId: string, input: AgentSnapshotInput): Promise<AgentSnapshotList> {
+    return this.reverts.run(input.operationId, async () => {
+      await this.hv.snapshots.revert(vmId, input.name, diskKeys(input.keys));
+      return this.listSnapshots(vmId);
+    });
+  }
+
+  async deleteSnapshot(vmId: string, input: AgentSnapshotInput): Promise<AgentSnapshotList> {
+    await this.hv.snapshots.delete(vmId, input.name, diskKeys(input.keys));
+    return this.listSnapshots(vmId);
+  }
+
+  async listSnapshots(vmId: string): Promise<AgentSnapshotList> {
+    if (!(await this.hv.getDomain(vmId))) throw notFound(vmId);
+    return { items: await this.hv.snapshots.list(vmId) };
+  }
+
   /** Force off, undefine, drop the seed. Volumes and their secrets are separate calls. */
   async destroy(vmId: string): Promise<void> {
     await this.hv.destroy(vmId);
@@ -422,6 +601,11 @@ function notFound(vmId: string): AppError {
   return new AppError(ErrorCode.NOT_FOUND, `no domain ${vmId} on this host`, {
     details: { field: 'id', vmId },
   });
+}
+
+/** Keys by volume ID are keys by secret UUID: the agent names each volume's secret after it. */
+function diskKeys(keys: Record<string, string>): DiskKeys {
+  return Object.fromEntries(Object.entries(keys).map(([id, k]) => [id, keyBytes(k)]));
 }
 
 async function sha256File(file: string): Promise<string> {

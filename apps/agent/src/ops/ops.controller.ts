@@ -17,6 +17,10 @@ import {
   agentEnsureVmRunningInput,
   agentEnsureVolumeInput,
   agentOperationInput,
+  agentRebootVmInput,
+  agentRemoveSegmentInput,
+  agentResizeVolumeInput,
+  agentSnapshotInput,
 } from '@palisade/contracts';
 import { z } from 'zod';
 import { ControlPlaneOnlyGuard } from '../host/control-plane.guard';
@@ -66,6 +70,18 @@ export class OpsController {
     return { deleted: true };
   }
 
+  @Post('volumes/resize')
+  @HttpCode(200)
+  resizeVolume(@Body() body: unknown) {
+    return this.ops.resizeVolume(parse(agentResizeVolumeInput, body));
+  }
+
+  @Post('segments/remove')
+  @HttpCode(200)
+  removeSegment(@Body() body: unknown) {
+    return this.ops.removeSegment(parse(agentRemoveSegmentInput, body));
+  }
+
   @Post('segments/ensure')
   @HttpCode(200)
   ensureSegment(@Body() body: unknown) {
@@ -98,6 +114,35 @@ export class OpsController {
     parse(agentOperationInput, body);
     await this.ops.destroy(vmId(id));
     return { destroyed: true };
+  }
+
+  @Post('vms/:id/reboot')
+  @HttpCode(200)
+  reboot(@Param('id') id: string, @Body() body: unknown) {
+    return this.ops.reboot(vmId(id), parse(agentRebootVmInput, body));
+  }
+
+  @Post('vms/:id/snapshots/create')
+  @HttpCode(200)
+  createSnapshot(@Param('id') id: string, @Body() body: unknown) {
+    return this.ops.createSnapshot(vmId(id), parse(agentSnapshotInput, body));
+  }
+
+  @Post('vms/:id/snapshots/revert')
+  @HttpCode(200)
+  revertSnapshot(@Param('id') id: string, @Body() body: unknown) {
+    return this.ops.revertSnapshot(vmId(id), parse(agentSnapshotInput, body));
+  }
+
+  @Post('vms/:id/snapshots/delete')
+  @HttpCode(200)
+  deleteSnapshot(@Param('id') id: string, @Body() body: unknown) {
+    return this.ops.deleteSnapshot(vmId(id), parse(agentSnapshotInput, body));
+  }
+
+  @Get('vms/:id/snapshots')
+  listSnapshots(@Param('id') id: string) {
+    return this.ops.listSnapshots(vmId(id));
   }
 
   @Get('vms/:id')

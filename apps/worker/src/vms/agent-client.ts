@@ -20,6 +20,11 @@ import {
   type AgentEnsureVmRunningInput,
   type AgentEnsureVolumeInput,
   type AgentImage,
+  type AgentRebootVmInput,
+  type AgentRemoveSegmentInput,
+  type AgentResizeVolumeInput,
+  type AgentSnapshotInput,
+  type AgentSnapshotList,
   type AgentVmDetails,
   type AgentVmStatus,
   type AgentVolume,
@@ -157,5 +162,21 @@ export class AgentClient {
   }
   list() {
     return this.call<{ items: { vmId: string; name: string; state: string }[] }>('GET', '/v1/vms');
+  }
+  resizeVolume(input: AgentResizeVolumeInput) {
+    return this.call<AgentVolume>('POST', '/v1/volumes/resize', input);
+  }
+  removeSegment(input: AgentRemoveSegmentInput) {
+    return this.call<{ bridge: string; removed: true }>('POST', '/v1/segments/remove', input);
+  }
+  /** A cold cycle on the host (stop, start); `keys` re-sends the disks' secrets. */
+  reboot(vmId: string, input: AgentRebootVmInput) {
+    return this.call<AgentVmStatus>('POST', `/v1/vms/${vmId}/reboot`, input);
+  }
+  snapshot(vmId: string, action: 'create' | 'revert' | 'delete', input: AgentSnapshotInput) {
+    return this.call<AgentSnapshotList>('POST', `/v1/vms/${vmId}/snapshots/${action}`, input);
+  }
+  listSnapshots(vmId: string) {
+    return this.call<AgentSnapshotList>('GET', `/v1/vms/${vmId}/snapshots`);
   }
 }
