@@ -11,7 +11,7 @@ describe('validate', () => {
     if (r.ok) return;
     expect(r.errors.name).toMatch(/^must be lowercase letters, digits and dashes/);
     expect(r.errors.publicKey).toBe(
-      'must be one OpenSSH public key line: "<type> <base64> [comment]"',
+      'must be one OpenSSH public key line: "<type> <base64> [comment]", the comment in printable ASCII',
     );
   });
 
