@@ -105,9 +105,15 @@ function guestRuns(
   const what = guest ? 'test kernel' : 'boot-sector test guest';
   return new Promise((resolve) => {
     const start = performance.now();
+    // Under setpriv --pdeathsig: a test guest must not outlive the agent. Measured: an agent
+    // stopped mid-probe left its KVM boot-sector guest running under init for minutes.
     const child = spawn(
-      'qemu-system-x86_64',
+      'setpriv',
       [
+        '--pdeathsig',
+        'SIGKILL',
+        '--',
+        'qemu-system-x86_64',
         '-machine',
         `pc,accel=${accel}`,
         '-m',
