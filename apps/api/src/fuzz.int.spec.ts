@@ -3,16 +3,10 @@
  * sends (wrong types, huge strings, odd unicode, missing fields, garbage JSON), the answer is never
  * a 5xx. Runs against the real stack with a real token, so the whole path is exercised.
  */
-import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
 import fc from 'fast-check';
-import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMembership, createDb, schema, withPlatform } from '@palisade/db';
-import { loadStack, loginWithPassword } from '@palisade/testkit';
-import { createApiApp } from './app';
-import { apiConfigSchema } from './config';
 import { buildOpenApiDocument } from './openapi/openapi';
+import { startTestApi, type TestApi } from './testing/harness';
 
 const operations = Object.entries(buildOpenApiDocument().paths ?? {}).flatMap(([p, item]) =>
   Object.keys(item as object).map((method) => ({ method: method.toUpperCase(), path: p })),
@@ -34,45 +28,20 @@ const body = fc.oneof(
 );
 
 describe('REST input fuzzing (real stack)', () => {
-  const stack = loadStack('test');
-  let app: INestApplication;
+  let api: TestApi;
   let base: string;
   let token: string;
   let tenantSlug: string;
 
   beforeAll(async () => {
-    const config = apiConfigSchema.parse({
-      DATABASE_URL: stack.postgres.appUrl,
-      REDIS_URL: stack.redis.url,
-      KEYCLOAK_ISSUER: stack.keycloak.issuer,
-      LOG_LEVEL: 'silent',
-    });
-    app = await createApiApp(config);
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
-    token = (
-      await loginWithPassword({
-        keycloakUrl: stack.keycloak.url,
-        realm: stack.keycloak.realm,
-        clientId: 'palisade-portal',
-        redirectUri: 'http://localhost:15173/',
-        username: 'bob',
-        password: 'bob-dev-password',
-      })
-    ).accessToken;
-    const db = createDb(stack.postgres.appUrl, { max: 1 });
-    tenantSlug = `fuzz-${Math.random().toString(36).slice(2, 8)}`;
-    const [tenant] = await withPlatform(db, 'test fixture', (tx) =>
-      tx.insert(schema.tenants).values({ slug: tenantSlug, name: 'Fuzz' }).returning(),
-    );
-    await addMembership(
-      db,
-      { tenantId: tenant!.id, subject: String(decodeJwt(token).sub), role: 'owner' },
-      'test fixture',
-    );
-    await db.$client.end();
+    api = await startTestApi();
+    base = api.base;
+    token = api.token.bob;
+    const [tenant] = await api.tenants('fuzz');
+    tenantSlug = tenant!.slug;
+    await api.member('bob', tenant!.id, 'owner');
   });
-  afterAll(() => app?.close());
+  afterAll(() => api?.close());
 
   it('has operations to fuzz', () => {
     expect(operations.length).toBeGreaterThan(2);

@@ -2,56 +2,25 @@
  * The REST transport against the real stack: the same procedures as tRPC, reached at /v1 with a
  * real Keycloak token, the OpenAPI document at /openapi.json, and the docs page at /docs.
  */
-import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeJwt } from 'jose';
 import { ErrorCode } from '@palisade/contracts';
-import { addMembership, createDb, schema, withPlatform } from '@palisade/db';
-import { loadStack, loginWithPassword } from '@palisade/testkit';
-import { createApiApp } from './app';
-import { apiConfigSchema } from './config';
+import { startTestApi, type TestApi } from './testing/harness';
 
 describe('REST /v1 (real stack)', () => {
-  const stack = loadStack('test');
-  let app: INestApplication;
+  let api: TestApi;
   let base: string;
   let token: string;
   let tenantSlug: string;
 
   beforeAll(async () => {
-    const config = apiConfigSchema.parse({
-      DATABASE_URL: stack.postgres.appUrl,
-      REDIS_URL: stack.redis.url,
-      KEYCLOAK_ISSUER: stack.keycloak.issuer,
-      LOG_LEVEL: 'silent',
-    });
-    app = await createApiApp(config);
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
-    token = (
-      await loginWithPassword({
-        keycloakUrl: stack.keycloak.url,
-        realm: stack.keycloak.realm,
-        clientId: 'palisade-portal',
-        redirectUri: 'http://localhost:15173/',
-        username: 'alice',
-        password: 'alice-dev-password',
-      })
-    ).accessToken;
-    const db = createDb(stack.postgres.appUrl, { max: 1 });
-    tenantSlug = `rest-${Math.random().toString(36).slice(2, 8)}`;
-    const [tenant] = await withPlatform(db, 'test fixture', (tx) =>
-      tx.insert(schema.tenants).values({ slug: tenantSlug, name: 'REST test' }).returning(),
-    );
-    await addMembership(
-      db,
-      { tenantId: tenant!.id, subject: String(decodeJwt(token).sub), role: 'owner' },
-      'test fixture',
-    );
-    await db.$client.end();
+    api = await startTestApi();
+    base = api.base;
+    token = api.token.alice;
+    const [tenant] = await api.tenants('rest');
+    tenantSlug = tenant!.slug;
+    await api.member('alice', tenant!.id, 'owner');
   });
-  afterAll(() => app?.close());
+  afterAll(() => api?.close());
 
   it('GET /v1/me answers with the principal, like the tRPC procedure', async () => {
     const res = await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
