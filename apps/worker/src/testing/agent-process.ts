@@ -17,7 +17,7 @@ import { AgentClient, type ClientTls } from '../vms/agent-client';
 
 const AGENT_DIR = path.resolve(__dirname, '../../../agent');
 /** Setup bound for an agent process to listen (swc compiles it on start); not an assertion. */
-const AGENT_START_BOUND_MS = 120_000;
+export const AGENT_START_BOUND_MS = 120_000;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {

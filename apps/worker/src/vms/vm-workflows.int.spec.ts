@@ -11,45 +11,27 @@
  * nothing on the host or in allocations (row, NICs, volume); the VM's SSH keys (vm_ssh_keys)
  * reach the NoCloud seed the agent writes, and stay there after the tenant deletes the key.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CERT_OU } from '@palisade/contracts';
-import { issueKeyAndCertificate, loadOrCreateCa } from '@palisade/auth';
 import { createDb, schema, withPlatform, type Db } from '@palisade/db';
 import { loadStack } from '@palisade/testkit';
 import { WorkflowEngine, type Workflow } from '../operations/engine';
-import { AgentClient, controlPlaneClientTls, type ClientTls } from './agent-client';
+import {
+  AGENT_START_BOUND_MS,
+  startAgentProcess,
+  type AgentProcess,
+} from '../testing/agent-process';
+import { controlPlaneClientTls, type ClientTls } from './agent-client';
 import { unwrapVolumeKey } from './volume-keys';
 import { vmWorkflows } from './vm-workflows';
 
 const stack = loadStack('test');
-const AGENT_DIR = path.resolve(__dirname, '../../../agent');
 const attempt = { attemptsMade: 0, maxAttempts: 1 };
-/** Setup bound for an agent process to listen (swc compiles it on start); not an assertion. */
-const AGENT_START_BOUND_MS = 120_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Agent {
-  name: string;
-  url: string;
-  proc: ChildProcess;
-  client: AgentClient;
-  log: string;
-}
 
 describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
   let db: Db;
@@ -60,7 +42,7 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
   const suffix = randomUUID().slice(0, 8);
   // MCS pairs are unique cluster-wide and other suites share this database.
   const mcsBase = parseInt(suffix.slice(0, 3), 16) % 900;
-  const agents: Agent[] = [];
+  const agents: AgentProcess[] = [];
   let image: { checksum: string; sizeBytes: number; file: string };
   const ids = {
     tenant: '',
@@ -76,58 +58,19 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     name: string,
     security: 'selinux' | 'none',
     env: Record<string, string> = {},
-  ): Promise<Agent> {
-    const ca = await loadOrCreateCa(path.join(dir, 'pki'));
-    const state = path.join(dir, name);
-    const issued = await issueKeyAndCertificate(ca, {
-      commonName: name,
-      organizationalUnit: CERT_OU.host,
-      names: [name, '127.0.0.1'],
-      validityDays: 1,
-    });
-    // As if enrolled: the agent loads a stored identity and needs no join token.
-    mkdirSync(path.join(state, 'pki'), { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(state, 'pki', 'ca.crt'), ca.certPem);
-    writeFileSync(path.join(state, 'pki', 'host.key'), issued.keyPem, { mode: 0o600 });
-    writeFileSync(path.join(state, 'pki', 'host.crt'), issued.pem);
-    mkdirSync(path.join(state, 'images'), { recursive: true });
-    writeFileSync(path.join(state, 'images', `${image.checksum}.qcow2`), readFileSync(image.file));
-    const port = await freePort();
-    const proc = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-      cwd: AGENT_DIR,
-      env: {
-        ...process.env,
-        SWC_NODE_PROJECT: '../../tsconfig.json',
-        AGENT_HOSTNAME: name,
-        AGENT_PORT: String(port),
-        AGENT_STATE_DIR: state,
-        AGENT_HYPERVISOR: 'simulated',
-        AGENT_SIMULATED_SECURITY: security,
-        LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const agent: Agent = {
+  ): Promise<AgentProcess> {
+    const agent = await startAgentProcess({
+      dir,
       name,
-      url: `https://127.0.0.1:${port}`,
-      proc,
-      client: new AgentClient(`https://127.0.0.1:${port}`, tls, name),
-      log: '',
-    };
-    proc.stdout!.on('data', (b: Buffer) => (agent.log += b.toString()));
-    proc.stderr!.on('data', (b: Buffer) => (agent.log += b.toString()));
-    for (const end = Date.now() + AGENT_START_BOUND_MS; ;) {
-      if (proc.exitCode !== null) throw new Error(`agent ${name} exited:\n${agent.log}`);
-      try {
-        await agent.client.list();
-        return agent;
-      } catch (e) {
-        if (Date.now() > end)
-          throw new Error(`agent ${name} did not listen: ${String(e)}\n${agent.log}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+      tls,
+      env: { AGENT_SIMULATED_SECURITY: security, ...env },
+    });
+    // The operator's image, in place as the image store expects it (ensure-image verifies it).
+    writeFileSync(
+      path.join(agent.stateDir, 'images', `${image.checksum}.qcow2`),
+      readFileSync(image.file),
+    );
+    return agent;
   }
 
   beforeAll(async () => {
