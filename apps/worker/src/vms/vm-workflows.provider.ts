@@ -1,4 +1,4 @@
-/** The WORKFLOWS provider: VM workflows when the worker can reach agents (PKI_DIR and
+/** The WORKFLOWS provider: every workflow when the worker can reach agents (PKI_DIR and
  *  VOLUME_MASTER_KEY set), none otherwise (their operations then wait as `pending`). */
 import type { FactoryProvider } from '@nestjs/common';
 import { Logger } from '@nestjs/common';
@@ -7,7 +7,7 @@ import { WORKER_CONFIG, type WorkerConfig } from '../config';
 import type { Workflow } from '../operations/engine';
 import { WORKFLOWS } from '../operations/operations.service';
 import { controlPlaneClientTls } from './agent-client';
-import { vmWorkflows } from './vm-workflows';
+import { allWorkflows } from '../workflows';
 
 export const vmWorkflowsProvider: FactoryProvider<Workflow<unknown>[]> = {
   provide: WORKFLOWS,
@@ -17,10 +17,10 @@ export const vmWorkflowsProvider: FactoryProvider<Workflow<unknown>[]> = {
       new Logger('workflows').warn('PKI_DIR or VOLUME_MASTER_KEY unset: VM workflows are off');
       return [];
     }
-    return vmWorkflows({
+    return allWorkflows({
       db: createDb(c.DATABASE_URL, { max: 2 }),
       tls: await controlPlaneClientTls(c.PKI_DIR),
       masterKey: Buffer.from(c.VOLUME_MASTER_KEY, 'base64'),
-    }) as Workflow<unknown>[];
+    });
   },
 };
