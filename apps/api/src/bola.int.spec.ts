@@ -51,6 +51,10 @@ const CASES: Record<string, Case> = {
     rest: (a) => ['DELETE', `/ssh-keys/${a.sshKey}`],
   },
   'vms.get': { input: (a) => ({ id: a.vm }), rest: (a) => ['GET', `/vms/${a.vm}`] },
+  'vms.isolation': {
+    input: (a) => ({ id: a.vm }),
+    rest: (a) => ['GET', `/vms/${a.vm}/isolation`],
+  },
   'vms.update': {
     input: (a) => ({ id: a.vm, name: 'stolen' }),
     mutation: true,

@@ -310,6 +310,21 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
       expect(clash.message).toBe('name: a VM named busy already exists');
     });
 
+    it('the isolation report of a VM that never ran is unknown, and says why', async () => {
+      const vm = await stoppedVm('unmeasured');
+      const r = await api.rest('alice', 'GET', `/vms/${vm.id}/isolation`, { tenant: tenant.id });
+      expect(r.status).toBe(200);
+      expect(r.data).toEqual({
+        vmId: vm.id,
+        measuredAt: null,
+        verdict: 'unknown',
+        checks: [],
+        weakenings: [],
+        error: 'not measured yet: the VM has not started since it was created',
+        report: null,
+      });
+    });
+
     it('delete releases the quota at once and the VM leaves the lists', async () => {
       const vm = await stoppedVm('doomed');
       const before = (await query('quota.get')).data as { usage: { vcpus: number; vms: number } };

@@ -70,3 +70,29 @@ export const isolationReportSchema = z.object({
   ),
 });
 export type IsolationReport = z.infer<typeof isolationReportSchema>;
+
+/** One mechanism compared: what the VM's spec asks for beside what its host measured. `weakened`:
+ *  the host did not enforce it and said so when it started the VM (the operator allowed it);
+ *  `unmeasured`: the report has nothing to compare (e.g. the host could not read the file). */
+export const isolationCheckSchema = z.object({
+  mechanism: z.enum(['svirt', 'cpu', 'memory', 'network', 'filter', 'storage']),
+  status: z.enum(['pass', 'fail', 'weakened', 'unmeasured']),
+  expected: z.string(),
+  measured: z.string(),
+  source: z.string(),
+});
+export type IsolationCheck = z.infer<typeof isolationCheckSchema>;
+
+/** A VM's isolation as a tenant reads it: the host's last measurement, and each mechanism checked
+ *  against the VM's spec. `report` is null when the VM has not run yet, or its host could not
+ *  measure it (`error` says why). */
+export const vmIsolationSchema = z.object({
+  vmId: z.uuid(),
+  measuredAt: z.iso.datetime().nullable(),
+  verdict: z.enum(['isolated', 'weakened', 'violated', 'unknown']),
+  checks: z.array(isolationCheckSchema),
+  weakenings: z.array(z.object({ mechanism: z.string(), reason: z.string() })),
+  error: z.string().nullable(),
+  report: isolationReportSchema.nullable(),
+});
+export type VmIsolation = z.infer<typeof vmIsolationSchema>;

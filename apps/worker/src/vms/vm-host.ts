@@ -7,7 +7,7 @@
  * Must never: put a key in job data, a log or an error; guess a VM's state.
  */
 
-import { ErrorCode } from '@palisade/contracts';
+import { ErrorCode, type IsolationReport } from '@palisade/contracts';
 import {
   authorizedKeysOfVm,
   getFlavor,
@@ -17,6 +17,7 @@ import {
   getVm,
   nicsOf,
   removeVolume,
+  saveIsolationReport,
   updateVm,
   updateVolume,
   volumesOfVm,
@@ -207,6 +208,34 @@ export function vmHost(deps: VmWorkflowDeps) {
     );
     if (status.state !== 'running')
       throw new Error(`vm ${vm.id} is ${status.state} on its host after start`);
+    await measureIsolation(vm, status.weakenings);
+  }
+
+  /** Stores what the VM's host measures of its isolation right after a start, or why it could
+   *  not: a failed measurement is recorded for the tenant to read, and never fails the start
+   *  (the VM runs either way; an unmeasured VM reads `unknown`, not `isolated`). */
+  async function measureIsolation(
+    vm: VmRow,
+    weakenings: { mechanism: string; reason: string }[],
+  ): Promise<void> {
+    let report: IsolationReport | null = null;
+    let error: string | null = null;
+    try {
+      report = await (await mustAgent(vm)).isolation(vm.id);
+    } catch (e) {
+      error = `the host could not measure it: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    await tx(`vm ${vm.id}: isolation report`, (t) =>
+      saveIsolationReport(t, {
+        tenantId: vm.tenantId,
+        vmId: vm.id,
+        hostId: vm.hostId,
+        measuredAt: report ? new Date(report.measuredAt) : null,
+        report,
+        weakenings,
+        error,
+      }),
+    );
   }
 
   /** Stops the VM (ACPI, then forced after the agent's timeout, or forced at once) and records

@@ -33,7 +33,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CERT_OU } from '@palisade/contracts';
+import { CERT_OU, type VmIsolation } from '@palisade/contracts';
 import { issueKeyAndCertificate, loadOrCreateCa } from '@palisade/auth';
 import { addMembership, createDb, schema, setQuota, withPlatform, type Db } from '@palisade/db';
 import { buildGuestImage, type GuestImage } from '@palisade/guest-image';
@@ -458,6 +458,24 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       expect(report.network[0]?.bridge.value).toMatch(/^pbr-x\d+$/);
       expect(report.network[0]?.binding.value).toBe('clean-traffic');
       expect(report.storage.find((d) => d.path === volumePath)?.encryption.value).toBe('luks');
+
+      // The tenant's view: the report the worker stored right after the start, checked against
+      // the VM's spec. No MAC label on this host (weakened, with the host's reason); the rest pass.
+      const iso = await rest('GET', `/vms/${vmId}/isolation`);
+      expect(iso.status).toBe(200);
+      const isoBody = iso.body as unknown as VmIsolation;
+      expect(isoBody.measuredAt).not.toBeNull();
+      const svirtWeakened = isoBody.weakenings.some((w) => w.mechanism === 'svirt');
+      expect(isoBody.verdict).toBe(svirtWeakened ? 'weakened' : 'isolated');
+      expect(
+        Object.fromEntries(isoBody.checks.map((c) => [`${c.mechanism}:${c.expected}`, c.status])),
+      ).toEqual({
+        [`svirt:${isoBody.checks[0]!.expected}`]: svirtWeakened ? 'weakened' : 'pass',
+        'cpu:quota 50000 µs per 100000 µs on every vCPU': 'pass',
+        [`network:NIC ${nic.mac} on its segment bridge`]: 'pass',
+        [`filter:clean-traffic bound to the tap, IP=${nic.ip.replace(/\/32$/, '')}`]: 'pass',
+        'storage:vda LUKS-encrypted': 'pass',
+      });
 
       // Raw baseline in the same run: the same persistent XML through virsh alone.
       const xmlFile = path.join(lab.dir, `${vmId}.xml`);

@@ -355,6 +355,15 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     expect(onHost?.xml).not.toContain("model='selinux'");
     expect(onHost?.xml).not.toContain('model="selinux"');
     expect(agents[2]!.log).toMatch(/weakened: svirt/);
+    // Stored for the tenant's isolation report: what was weakened, and (a simulated host has no
+    // cgroups or labels to read) why nothing was measured. Never a report the host did not make.
+    const [iso] = await withPlatform(db, 'test: isolation report', (tx) =>
+      tx.select().from(schema.vmIsolationReports).where(eq(schema.vmIsolationReports.vmId, vm.id)),
+    );
+    expect(iso?.weakenings).toEqual([{ mechanism: 'svirt', reason: expect.any(String) }]);
+    expect(iso?.report).toBeNull();
+    expect(iso?.measuredAt).toBeNull();
+    expect(iso?.error).toMatch(/^the host could not measure it: .*simulated/);
   });
 
   it('deletes a VM: nothing left on the host, and its row, NIC (MAC, IP, MCS pair) and volume are gone', async () => {

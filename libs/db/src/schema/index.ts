@@ -12,6 +12,7 @@ export * from './host-join-tokens';
 export * from './vms';
 export * from './nics';
 export * from './vm-ssh-keys';
+export * from './vm-isolation-reports';
 export * from './volumes';
 export * from './snapshots';
 export * from './operations';

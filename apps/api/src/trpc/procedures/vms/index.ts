@@ -4,6 +4,7 @@ import { create } from './create';
 import { remove } from './delete';
 import { forceOff } from './force-off';
 import { get } from './get';
+import { isolation } from './isolation';
 import { list } from './list';
 import { reboot } from './reboot';
 import { rebuild } from './rebuild';
@@ -25,4 +26,5 @@ export const vmsRouter = router({
   resize,
   rebuild,
   check,
+  isolation,
 });

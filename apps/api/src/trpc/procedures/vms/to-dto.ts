@@ -11,7 +11,7 @@ import {
 import { notFound } from '../../../resources/errors';
 
 /** node-postgres returns inet as "10.0.0.5" or "10.0.0.5/32"; tenants see the address. */
-const hostAddress = (ip: string) => ip.replace(/\/32$/, '');
+export const hostAddress = (ip: string) => ip.replace(/\/32$/, '');
 
 /** The rows a VM's answer is built from besides its own: its NICs and its SSH keys. */
 export interface VmParts {
