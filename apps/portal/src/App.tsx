@@ -22,7 +22,8 @@ import {
 } from '@palisade/ui';
 import { AuditPage } from './pages/audit';
 import { NetworksPage } from './pages/networks';
-import { OperationsPage, VmDetailPage } from './pages/operations';
+import { OperationsPage } from './pages/operations';
+import { VmDetailPage } from './pages/vm-detail';
 import { PeoplePage } from './pages/people';
 import { QuotaCard } from './pages/quota';
 import { SshKeysPage } from './pages/ssh-keys';
