@@ -146,6 +146,17 @@ describe('the tenant portal', () => {
     expect(
       await page.getByText('A pending operation stays pending until a worker runs it.').isVisible(),
     ).toBe(true);
+    // Its isolation: nothing measured before its host started it, and the page says so.
+    const verdict = page.getByRole('status', { name: 'Isolation verdict' });
+    await verdict.waitFor();
+    expect(await verdict.innerText()).toContain('unknown');
+    expect(
+      await page
+        .getByText('not measured yet: the VM has not started since it was created')
+        .isVisible(),
+    ).toBe(true);
+    // The lifecycle actions are on the detail page too.
+    expect(await page.getByRole('button', { name: 'Force off' }).isVisible()).toBe(true);
     await screenshot(page, 'portal-vm-operation-pending');
 
     // Quota usage moved by exactly the small flavor.

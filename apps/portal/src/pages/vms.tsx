@@ -10,7 +10,6 @@ import {
   ApiErrorView,
   Card,
   CheckboxList,
-  ConfirmButton,
   Loading,
   SelectField,
   TextField,
@@ -22,42 +21,15 @@ import {
   type FieldErrors,
 } from '@palisade/ui';
 import { AcceptedNotice, StateBadge } from '../parts';
-import { mayWrite, parseTags, VM_ACTION_LABELS, vmActions, type VmAction } from '../view';
+import { mayWrite, parseTags } from '../view';
+import { useVmAction, VmActionButtons } from '../vm-actions';
 
 export function VmsPage() {
   const { api } = useApi();
   const { tenant } = useTenant();
   const vms = useTenantQuery(['vms'], () => api.vms.list.query({ limit: 200 }));
   const flavors = useTenantQuery(['flavors'], () => api.flavors.list.query());
-  const invalidate = useInvalidate();
-  const [accepted, setAccepted] = useState<{ what: string; op: Operation; vmId: string } | null>(
-    null,
-  );
-  const act = useMutation({
-    mutationFn: ({ vm, action }: { vm: Vm; action: VmAction }) => {
-      const input = { id: vm.id };
-      switch (action) {
-        case 'start':
-          return api.vms.start.mutate(input);
-        case 'stop':
-          return api.vms.stop.mutate(input);
-        case 'reboot':
-          return api.vms.reboot.mutate(input);
-        case 'forceOff':
-          return api.vms.forceOff.mutate(input);
-        case 'delete':
-          return api.vms.delete.mutate(input);
-      }
-    },
-    onSuccess: (r, { vm, action }) => {
-      setAccepted({
-        what: `${VM_ACTION_LABELS[action].label.toLowerCase()} ${vm.name}`,
-        op: r.operation,
-        vmId: vm.id,
-      });
-      return invalidate(['vms'], ['quota'], ['operations']);
-    },
-  });
+  const { act, accepted, setAccepted } = useVmAction();
   const writable = mayWrite(tenant.role, 'resources');
   const flavorName = (id: string) => flavors.data?.find((f) => f.id === id)?.name ?? id;
   return (
@@ -96,21 +68,7 @@ export function VmsPage() {
                   </td>
                   <td>{flavorName(vm.flavorId)}</td>
                   <td>{vm.nics.map((n) => n.ip).join(', ') || '—'}</td>
-                  <td>
-                    <div className="pl-row-actions">
-                      {writable &&
-                        vmActions(vm).map((action) => (
-                          <ConfirmButton
-                            key={action}
-                            label={VM_ACTION_LABELS[action].label}
-                            question={VM_ACTION_LABELS[action].question(vm.name)}
-                            danger={action === 'delete' || action === 'forceOff'}
-                            disabled={act.isPending}
-                            onConfirm={() => act.mutate({ vm, action })}
-                          />
-                        ))}
-                    </div>
-                  </td>
+                  <td>{writable && <VmActionButtons vm={vm} act={act} />}</td>
                 </tr>
               ))}
             </tbody>
