@@ -157,6 +157,17 @@ describe('the tenant portal', () => {
     ).toBe(true);
     // The lifecycle actions are on the detail page too.
     expect(await page.getByRole('button', { name: 'Force off' }).isVisible()).toBe(true);
+    // Changing the VM while its create is unfinished: resize and snapshot are refused by the API
+    // with the code, shown in their own section.
+    const reshape = page.getByRole('region', { name: 'Resize or rebuild' });
+    await reshape.getByLabel('New flavor').selectOption(cat.large.id);
+    await reshape.getByRole('button', { name: 'Resize' }).click();
+    await reshape.getByRole('alert').filter({ hasText: 'operation.in_progress' }).waitFor();
+    const snaps = page.getByRole('region', { name: 'Snapshots' });
+    expect(await snaps.getByText('No snapshots.').isVisible()).toBe(true);
+    await snaps.getByLabel('Snapshot name').fill('before-upgrade');
+    await snaps.getByRole('button', { name: 'Take snapshot' }).click();
+    await snaps.getByRole('alert').filter({ hasText: 'operation.in_progress' }).waitFor();
     await screenshot(page, 'portal-vm-operation-pending');
 
     // Quota usage moved by exactly the small flavor.

@@ -1,11 +1,12 @@
 /**
  * One VM: what it is, the timeline of its operations, and its isolation as its host measured it.
  */
-import type { VmIsolation } from '@palisade/contracts';
+import type { Operation, VmIsolation } from '@palisade/contracts';
 import { ApiErrorView, Card, Loading, Time, useApi, useTenant, useTenantQuery } from '@palisade/ui';
 import { AcceptedNotice, OperationTimeline, StateBadge } from '../parts';
 import { mayWrite } from '../view';
 import { useVmAction, VmActionButtons } from '../vm-actions';
+import { VmReshape, VmSnapshots, VmVolumes } from './vm-manage';
 import { LiveNote, whileUnfinished } from './operations';
 
 /** One VM: what it is, and the timeline of its operations. */
@@ -14,7 +15,7 @@ export function VmDetailPage({ id }: { id: string }) {
   const { tenant } = useTenant();
   const vm = useTenantQuery(['vms', id], () => api.vms.get.query({ id }));
   const isolation = useTenantQuery(['vms', id, 'isolation'], () => api.vms.isolation.query({ id }));
-  const { act, accepted } = useVmAction();
+  const { act, accepted, setAccepted } = useVmAction();
   const ops = useTenantQuery(
     ['operations', { targetId: id }],
     () => api.operations.list.query({ targetId: id, limit: 50 }),
@@ -23,6 +24,8 @@ export function VmDetailPage({ id }: { id: string }) {
   if (vm.isError) return <ApiErrorView error={vm.error} onRetry={() => void vm.refetch()} />;
   if (!vm.data) return <Loading what="the VM" />;
   const v = vm.data;
+  const writable = mayWrite(tenant.role, 'resources');
+  const onAccepted = (what: string, op: Operation) => setAccepted({ what, op, vmId: v.id });
   return (
     <>
       <Card title={`VM ${v.name}`} level={1}>
@@ -50,13 +53,20 @@ export function VmDetailPage({ id }: { id: string }) {
             <code>{v.id}</code>
           </dd>
         </dl>
-        {mayWrite(tenant.role, 'resources') && <VmActionButtons vm={v} act={act} />}
+        {writable && <VmActionButtons vm={v} act={act} />}
         {act.isError && <ApiErrorView error={act.error} />}
         <p>
           <a href="#/vms">Back to VMs</a>
         </p>
       </Card>
       {accepted && <AcceptedNotice what={accepted.what} op={accepted.op} />}
+      {writable && v.desiredState !== 'deleted' && (
+        <>
+          <VmVolumes vm={v} onAccepted={onAccepted} />
+          <VmSnapshots vm={v} onAccepted={onAccepted} />
+          <VmReshape vm={v} onAccepted={onAccepted} />
+        </>
+      )}
       <Card title="Isolation">
         {isolation.isError ? (
           <ApiErrorView error={isolation.error} onRetry={() => void isolation.refetch()} />
