@@ -1,13 +1,19 @@
-/** Volumes: list, create (202: an operation) and delete when detached. */
+/** Volumes: list, create (202: an operation), extend (grow only) and delete when detached. */
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
-import { volumeCreateInput, type Operation } from '@palisade/contracts';
+import {
+  volumeCreateInput,
+  volumeExtendInput,
+  type Operation,
+  type Volume,
+} from '@palisade/contracts';
 import {
   apiFieldErrors,
   ApiErrorView,
   Card,
   ConfirmButton,
   Loading,
+  SelectField,
   TextField,
   useApi,
   useInvalidate,
@@ -82,6 +88,12 @@ export function VolumesPage() {
       </Card>
       {accepted && <AcceptedNotice what={accepted.what} op={accepted.op} />}
       {writable && <CreateVolume onAccepted={(what, op) => setAccepted({ what, op })} />}
+      {writable && volumes.data && volumes.data.items.length > 0 && (
+        <ExtendVolume
+          volumes={volumes.data.items}
+          onAccepted={(what, op) => setAccepted({ what, op })}
+        />
+      )}
     </>
   );
 }
@@ -128,6 +140,68 @@ function CreateVolume(props: { onAccepted: (what: string, op: Operation) => void
           </button>
         </div>
         {create.isError && <ApiErrorView error={create.error} />}
+      </form>
+    </Card>
+  );
+}
+
+/** Grows a volume; the API refuses a size that is not larger, naming `sizeGiB`. */
+function ExtendVolume(props: {
+  volumes: Volume[];
+  onAccepted: (what: string, op: Operation) => void;
+}) {
+  const { api } = useApi();
+  const invalidate = useInvalidate();
+  const [id, setId] = useState('');
+  const [size, setSize] = useState('');
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const extend = useMutation({
+    mutationFn: (input: { id: string; sizeGiB: number }) => api.volumes.extend.mutate(input),
+    onSuccess: (r) => {
+      props.onAccepted(`extend ${r.volume.name} to ${r.volume.sizeGiB} GiB`, r.operation);
+      setSize('');
+      return invalidate(['volumes'], ['quota']);
+    },
+    onError: (e) => setErrors(apiFieldErrors(e)),
+  });
+  return (
+    <Card title="Extend a volume">
+      <form
+        className="pl-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const v = validate(volumeExtendInput, { id, sizeGiB: Number(size) });
+          setErrors(v.ok ? {} : v.errors);
+          if (v.ok) extend.mutate({ id, sizeGiB: Number(size) });
+        }}
+      >
+        <SelectField
+          label="Volume"
+          path="id"
+          value={id}
+          onChange={setId}
+          errors={errors}
+          placeholder="Choose a volume"
+          options={props.volumes
+            .filter((v) => v.status === 'available' || v.status === 'attached')
+            .map((v) => ({ value: v.id, label: `${v.name} (${v.sizeGiB} GiB)` }))}
+        />
+        <TextField
+          label="New size (GiB)"
+          path="sizeGiB"
+          type="number"
+          value={size}
+          onChange={setSize}
+          errors={errors}
+          hint="Volumes only grow."
+        />
+        <div className="pl-actions">
+          <button type="submit" className="pl-button" disabled={extend.isPending}>
+            Extend volume
+          </button>
+        </div>
+        {extend.isError && <ApiErrorView error={extend.error} />}
       </form>
     </Card>
   );
