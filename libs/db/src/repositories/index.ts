@@ -16,3 +16,5 @@ export * from './networks';
 export * from './volumes';
 export * from './images';
 export * from './host-lifecycle';
+export * from './segments';
+export * from './placement-recheck';
