@@ -184,7 +184,11 @@ export function networkWorkflows(deps: VmWorkflowDeps): Workflow<NetworkContext>
       {
         name: 'segments',
         async run(c) {
-          const net = await networkOf(c);
+          const net = await tx(`network ${c.networkId}: read`, (t) =>
+            getNetwork(t, { tenantId: c.tenantId, id: c.networkId, includeDeleted: true }),
+          );
+          // Gone: `remove` ran, and it runs only after the bridges went.
+          if (!net) return;
           const segment = { type: net.segmentType, id: net.segmentId };
           const hosts = await tx(`fabric ${net.fabricId}: hosts`, (t) =>
             hostsOfFabric(t, { fabricId: net.fabricId }),
