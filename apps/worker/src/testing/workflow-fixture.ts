@@ -102,6 +102,7 @@ export async function workflowFixture(o: {
     if (f.tenantId)
       await withPlatform(db, `test cleanup: ${o.prefix}`, async (tx) => {
         await tx.delete(schema.operations).where(eq(schema.operations.tenantId, f.tenantId));
+        await tx.delete(schema.snapshots).where(eq(schema.snapshots.tenantId, f.tenantId));
         await tx.delete(schema.volumes).where(eq(schema.volumes.tenantId, f.tenantId));
         await tx.delete(schema.vms).where(eq(schema.vms.tenantId, f.tenantId));
         await tx.delete(schema.networks).where(eq(schema.networks.tenantId, f.tenantId));

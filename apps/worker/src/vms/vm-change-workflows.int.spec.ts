@@ -285,6 +285,32 @@ describe('vm change and network workflows (real Postgres, simulated agents over 
     expect((await f.agents[0]!.client.get(vm.id))?.state).toBe('shutoff');
   });
 
+  it('a rebuild of a VM with snapshots is refused before anything is erased, and the VM runs on', async () => {
+    const vm = await running(10);
+    const before = await rootOf(vm.id);
+    await withPlatform(f.db, 'test fixture: a snapshot', (tx) =>
+      tx
+        .insert(schema.snapshots)
+        .values({ tenantId: f.tenantId, vmId: vm.id, name: 'before', status: 'available' }),
+    );
+    const opId = await f.operation('vm.rebuild', vm.id);
+    expect(await f.engine.run(opId, attempt)).toBe('failed');
+    const op = await readOp(opId);
+    expect(op.errorCode).toBe('resource.invalid_state');
+    expect(op.errorMessage).toMatch(/has snapshots, which a rebuild would destroy/);
+    // The disk and its key are untouched, and the VM's state is what its host says.
+    expect(await rootOf(vm.id)).toMatchObject({
+      id: before!.id,
+      status: 'attached',
+      wrappedKey: before!.wrappedKey,
+    });
+    expect(await readVm(vm.id)).toMatchObject({ observedState: 'running' });
+    expect((await f.agents[0]!.client.get(vm.id))?.state).toBe('running');
+    await withPlatform(f.db, 'test cleanup: the snapshot', (tx) =>
+      tx.delete(schema.snapshots).where(eq(schema.snapshots.vmId, vm.id)),
+    );
+  });
+
   /** What DELETE /v1/vms/{id} writes: desired state deleted, the ledger released, the operation. */
   async function deleteVm(vmId: string) {
     await withPlatform(f.db, 'test fixture: accepted vm.delete', async (tx) => {
