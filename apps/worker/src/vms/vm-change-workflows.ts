@@ -221,11 +221,6 @@ export function vmChangeWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
           const vm = await vmOf(c);
           const { flavor, image } = await refs(vm, c.tenantId);
           const agent = await mustAgent(vm);
-          await agent.ensureImage({
-            operationId: c.op.id,
-            checksum: image.checksum,
-            format: image.format,
-          });
           let root = await rootVolume(c);
           if (!root || !root.wrappedKey) {
             // The new key is made and wrapped here, inside the step: it never enters job data.
@@ -255,6 +250,7 @@ export function vmChangeWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
             );
             if (!root) throw new Error(`vm ${c.vmId}: root volume vanished`);
           }
+          // With `base`, the agent verifies the image by checksum before it builds on it.
           await agent.ensureVolume({
             operationId: c.op.id,
             volumeId: root.id,
