@@ -8,7 +8,13 @@
  * Users are counted in the database (segments.ts: VMs holding the host with a NIC on the segment,
  * a destroyed one no longer counting), and the host has the last word: it refuses (409) while a
  * domain's interface is still on the bridge, and that refusal leaves the bridge in place instead
- * of failing the VM's operation. A start that races a removal re-creates the bridge itself.
+ * of failing the VM's operation. A start that loses a race with a removal (the bridge goes
+ * between its `ensure-running`'s segment step and the domain's start) fails, and its retry makes
+ * the bridge again: `ensure-running` ensures every segment of the VM first.
+ *
+ * Known gap: two creates failing on one host at the same time each still count the other (both
+ * hold the host while compensating), so their bridge can stay; the next VM to leave that host
+ * over the segment, or the reconciler (`GET /v1/segments`), removes it.
  *
  * Must never: fail a VM's delete because a bridge is still someone else's; remove a bridge of a
  * segment another VM on the host still has.
