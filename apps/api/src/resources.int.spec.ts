@@ -132,6 +132,11 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
       expect(grown.status).toBe(200);
       const after = (await query('quota.get')).data as { usage: { vcpus: number } };
       expect(after.usage.vcpus).toBe(before.usage.vcpus + 3);
+      // The old flavor is remembered for the worker: a failed resize puts it back (and the quota).
+      const [row] = await withPlatform(api.db, 'test: resized vm', (tx) =>
+        tx.select().from(schema.vms).where(eq(schema.vms.id, vm.id)),
+      );
+      expect(row).toMatchObject({ flavorId: cat.large, resizeFromFlavorId: cat.small });
       await endOperation(api.db, (grown.data as Accepted).operation.id);
       const [t] = await api.tenants('tight');
       await api.member('alice', t!.id, 'owner');

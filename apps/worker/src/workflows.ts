@@ -5,10 +5,16 @@
  */
 import type { Workflow } from './operations/engine';
 import type { VmWorkflowDeps } from './vms/vm-host';
+import { networkWorkflows } from './networks/network-workflows';
+import { vmChangeWorkflows } from './vms/vm-change-workflows';
 import { vmWorkflows } from './vms/vm-workflows';
 
 export type WorkflowDeps = VmWorkflowDeps;
 
 export function allWorkflows(deps: WorkflowDeps): Workflow<unknown>[] {
-  return [...vmWorkflows(deps)] as Workflow<unknown>[];
+  return [
+    ...vmWorkflows(deps),
+    ...vmChangeWorkflows(deps),
+    ...networkWorkflows(deps),
+  ] as Workflow<unknown>[];
 }

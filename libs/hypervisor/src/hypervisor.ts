@@ -194,6 +194,9 @@ export interface Hypervisor {
     /** Removes the bridge and uplink; success if absent. Refuses (throws) while a domain's
      *  interface is still attached. */
     removeSegment(bridge: string): Promise<void>;
+    /** Names of the bridges on the host (its segments' among them): what the control plane
+     *  compares with where its VMs are, to find bridges no VM needs. */
+    listBridges(): Promise<string[]>;
     /** Names of the nwfilters libvirt has, to check `clean-traffic` is present before start. */
     listFilters(): Promise<string[]>;
   };

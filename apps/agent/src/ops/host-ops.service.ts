@@ -312,6 +312,12 @@ export class HostOpsService implements OnModuleDestroy {
     return { bridge, removed: true };
   }
 
+  /** The bridges of tenant segments on this host (the agent's `pbr-` names only). */
+  async listSegments(): Promise<{ items: { bridge: string }[] }> {
+    const bridges = await this.hv.networks.listBridges();
+    return { items: bridges.filter((b) => b.startsWith('pbr-')).map((bridge) => ({ bridge })) };
+  }
+
   // --- VMs -----------------------------------------------------------------------------------------
 
   /** What this host enforces: probed on libvirt hosts, configured on simulated ones. */

@@ -88,6 +88,11 @@ export class OpsController {
     return this.ops.ensureSegment(parse(agentEnsureSegmentInput, body));
   }
 
+  @Get('segments')
+  listSegments() {
+    return this.ops.listSegments();
+  }
+
   @Post('vms/ensure-running')
   @HttpCode(200)
   ensureRunning(@Body() body: unknown) {

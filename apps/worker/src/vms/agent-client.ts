@@ -169,6 +169,10 @@ export class AgentClient {
   removeSegment(input: AgentRemoveSegmentInput) {
     return this.call<{ bridge: string; removed: true }>('POST', '/v1/segments/remove', input);
   }
+  /** Bridges of the tenant segments the host has. */
+  listSegments() {
+    return this.call<{ items: { bridge: string }[] }>('GET', '/v1/segments');
+  }
   /** A cold cycle on the host (stop, start); `keys` re-sends the disks' secrets. */
   reboot(vmId: string, input: AgentRebootVmInput) {
     return this.call<AgentVmStatus>('POST', `/v1/vms/${vmId}/reboot`, input);

@@ -6,7 +6,8 @@
  * vm.create: place (claim a host) -> image (verified on the host) -> volume (root LUKS qcow2 on
  * the image; its key generated here and stored only wrapped) -> segment -> define-start ->
  * record (observed state from the agent's answer, never assumed).
- * vm.delete: destroy (domain, seed) -> volumes (crypto-erase, then the file) -> remove (the row:
+ * vm.delete: destroy (domain, seed) -> volumes (crypto-erase, then the file) -> segments (the
+ * host's bridges of the VM's networks that no other VM there uses) -> remove (the row:
  * MCS pair, MAC, IP and host claim go with it; quota was released by the API at accept).
  * vm.start / vm.stop / vm.force_off / vm.reboot: the power actions, state from the host.
  *
@@ -22,6 +23,7 @@ import {
   updateVolume,
   volumesOfVm,
 } from '@palisade/db';
+import { hostSegments } from '../networks/host-segments';
 import { StepRefused, type Workflow } from '../operations/engine';
 import { context, GiB, vmHost, type VmContext, type VmWorkflowDeps } from './vm-host';
 import { newVolumeKey, wrapVolumeKey } from './volume-keys';
@@ -42,6 +44,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
     startOnHost,
     stopOnHost,
   } = vmHost(deps);
+  const { releaseIdleSegments } = hostSegments(deps);
 
   const create: Workflow<VmContext> = {
     kind: 'vm.create',
@@ -134,8 +137,9 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
       },
       {
         name: 'segment',
-        // No undo: a segment is the tenant network's, shared by its VMs on this host; empty
-        // bridges are the reconciler's to remove.
+        // A segment is shared by the network's VMs on this host: the undo removes it only where
+        // no other VM there uses it (host-segments.ts).
+        undo: releaseIdleSegments,
         async run(c) {
           const vm = await vmOf(c);
           const agent = await mustAgent(vm);
@@ -184,6 +188,9 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
             await eraseVolume(c, agent, v);
         },
       },
+      // After destroy (the domain's taps are gone) and before remove (the NICs say which
+      // segments): the host's bridges no other VM there uses go with this VM.
+      { name: 'segments', run: releaseIdleSegments },
       {
         name: 'remove',
         async run(c) {

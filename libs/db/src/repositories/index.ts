@@ -17,3 +17,5 @@ export * from './volumes';
 export * from './images';
 export * from './host-lifecycle';
 export * from './vm-isolation-reports';
+export * from './segments';
+export * from './placement-recheck';

@@ -48,7 +48,7 @@ async function allocatedOn(tx: Tx, hostId: string) {
   return row!;
 }
 
-async function toPlacementHost(tx: Tx, h: HostRow): Promise<PlacementHost> {
+export async function toPlacementHost(tx: Tx, h: HostRow): Promise<PlacementHost> {
   const fabrics = await tx
     .select({ id: hostFabrics.fabricId })
     .from(hostFabrics)

@@ -36,6 +36,9 @@ export const vms = pgTable(
     mcsC1: smallint(),
     mcsC2: smallint(),
     specRevision: integer().notNull().default(1),
+    /** While a resize runs: the flavor it came from, so a failed resize can put it back (and
+     *  give the quota difference back once). Null otherwise. */
+    resizeFromFlavorId: uuid().references(() => flavors.id, { onDelete: 'restrict' }),
     tags: text()
       .array()
       .notNull()

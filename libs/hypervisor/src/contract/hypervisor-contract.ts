@@ -433,6 +433,7 @@ export function describeHypervisorContract(
         const segment = opts.segment!;
         await hv.networks.ensureSegment(segment);
         await hv.networks.ensureSegment(segment);
+        expect(await hv.networks.listBridges()).toContain(segment.bridge);
         const p = newDomain({ bridge: segment.bridge });
         await hv.defineDomain(domainXml(p));
         await hv.start(p.uuid);
@@ -440,6 +441,7 @@ export function describeHypervisorContract(
         await hv.destroy(p.uuid);
         await hv.networks.removeSegment(segment.bridge);
         await hv.networks.removeSegment(segment.bridge);
+        expect(await hv.networks.listBridges()).not.toContain(segment.bridge);
       });
     });
   });

@@ -136,6 +136,7 @@ describe('LinuxSegments (VXLAN, in network namespaces)', () => {
   it('refuses removal while a tap is attached, then removes uplink and bridge once empty', async () => {
     await ip(h1.ns, 'tuntap', 'add', 'mode', 'tap', 'name', 'vnet77');
     await ip(h1.ns, 'link', 'set', 'vnet77', 'master', 'br4242');
+    expect(await h1.segs.listBridges()).toContain('br4242');
     const e = await h1.segs.removeSegment('br4242').catch((x: unknown) => x);
     expect(hypervisorErrorKind(e)).toBe('segment_in_use');
     expect(await ip(h1.ns, 'link', 'show', 'vx4242')).toContain('master br4242');
@@ -146,6 +147,7 @@ describe('LinuxSegments (VXLAN, in network namespaces)', () => {
     );
     expect(names).not.toContain('br4242');
     expect(names).not.toContain('vx4242');
+    expect(await h1.segs.listBridges()).not.toContain('br4242');
     expect(await h1.segs.removeSegment('br4242')).toEqual([]);
   });
 });

@@ -97,6 +97,14 @@ export class LinuxSegments {
     return steps;
   }
 
+  /** Every bridge in the namespace, sorted by name. */
+  async listBridges(): Promise<string[]> {
+    return (await this.observe()).links
+      .filter((l) => l.kind === 'bridge')
+      .map((l) => l.name)
+      .sort();
+  }
+
   private async apply(steps: SegmentStep[]): Promise<void> {
     for (const step of steps) {
       try {

@@ -56,6 +56,7 @@ export interface SegmentDriver {
   // Results (e.g. the steps LinuxSegments took) are not part of the port and are ignored.
   ensureSegment(spec: SegmentSpec): Promise<unknown>;
   removeSegment(bridge: string): Promise<unknown>;
+  listBridges(): Promise<string[]>;
 }
 
 export interface LibvirtHypervisorOptions {
@@ -451,6 +452,7 @@ export class LibvirtHypervisor implements Hypervisor {
       }
       await driver.removeSegment(bridge);
     },
+    listBridges: () => this.segmentDriver().listBridges(),
     listFilters: async () =>
       parseNwfilterList(await this.virsh(['nwfilter-list'], 'list nwfilters')),
   };

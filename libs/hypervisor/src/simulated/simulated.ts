@@ -536,6 +536,7 @@ export class SimulatedHypervisor implements Hypervisor {
       await this.delay('removeSegment', bridge);
       this.segments.delete(bridge);
     },
+    listBridges: async () => [...this.segments.keys()].sort(),
     listFilters: async () => [
       ...(this.options.filters ?? [
         'allow-arp',

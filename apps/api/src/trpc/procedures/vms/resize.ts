@@ -38,7 +38,9 @@ export const resize = tenantProcedure('vm.write')
       if (!check.ok) throw quotaError(check);
       await writeUsage(tx, { tenantId, usage: applyDelta(usage, delta) });
       return {
-        set: { flavorId: to.id, specRevision: vm.specRevision + 1 },
+        // The old flavor stays on the row until the worker's vm.resize commits: its compensation
+        // puts it back with the quota difference (apps/worker vm-change-workflows.ts).
+        set: { flavorId: to.id, resizeFromFlavorId: from.id, specRevision: vm.specRevision + 1 },
         audit: { from: from.name, to: to.name },
       };
     }),

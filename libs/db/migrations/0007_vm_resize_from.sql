@@ -1,0 +1,2 @@
+ALTER TABLE "vms" ADD COLUMN "resize_from_flavor_id" uuid;--> statement-breakpoint
+ALTER TABLE "vms" ADD CONSTRAINT "vms_resize_from_flavor_id_flavors_id_fk" FOREIGN KEY ("resize_from_flavor_id") REFERENCES "public"."flavors"("id") ON DELETE restrict ON UPDATE no action;
