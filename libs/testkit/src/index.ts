@@ -3,3 +3,4 @@ export * from './stack';
 export * from './redis';
 export * from './netns-lab';
 export * from './agent-process';
+export * from './serial-console';
