@@ -364,6 +364,8 @@ beforeAll(async () => {
         ALLOW_WEAKER_ISOLATION: 'false',
       },
     });
+    // Ended by PID in afterAll; tracked so that a killed run's agents go with the lab's sweep.
+    lab.trackProcess(agent.proc.pid!);
     console.log(
       `[agent] ${agent.name}: pid ${agent.proc.pid}, ${agent.url}, libvirt ${h.libvirtUri}`,
     );
