@@ -25,6 +25,8 @@ export async function startAgentProcess(o: {
   dir: string;
   name: string;
   tls: ClientTls;
+  /** Where the CA is when not under `<dir>/pki`. */
+  caDir?: string;
   env?: Record<string, string>;
 }): Promise<AgentProcess> {
   const agent = await startAgent(o);
