@@ -62,6 +62,19 @@ export const agentConfigSchema = z
       .default('eth0'),
     AGENT_UNDERLAY_IP: z.ipv4().default('127.0.0.1'),
     AGENT_VXLAN_PORT: z.coerce.number().int().min(1).max(65535).default(4789),
+    /** The other hosts' VTEPs (underlay IPv4 addresses, comma-separated) every VXLAN segment
+     *  floods broadcast and unknown traffic to (head-end replication). A static list until the
+     *  control plane sends each segment's VTEPs; empty means a segment stays on this host. */
+    AGENT_VXLAN_REMOTES: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== ''),
+      )
+      .pipe(z.array(z.ipv4({ error: 'must be comma-separated IPv4 addresses' }))),
     AGENT_TRUNK_DEV: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,15}$/)

@@ -55,6 +55,20 @@ describe('createNetnsLab', () => {
     expect(existsSync(lab.dir)).toBe(false);
   });
 
+  it('ends the processes a test tracked for the lab, by PID, when disposed', async () => {
+    const lab = await createNetnsLab({ libvirt: false });
+    labs.push(lab);
+    const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', (_code, signal) => r(signal)));
+    lab.trackProcess(child.pid!);
+    const untracked = spawn('sleep', ['600'], { stdio: 'ignore' });
+    await lab.dispose();
+    expect(await exited).toBe('SIGTERM');
+    // Only what was tracked: another process of the test is left alone.
+    expect(running(untracked.pid!)).toBe(true);
+    untracked.kill('SIGKILL');
+  });
+
   it('sweeps the namespaces, daemons and files of a run that was killed, and spares live labs', async () => {
     const live = await createNetnsLab({ libvirt: false });
     labs.push(live);

@@ -21,10 +21,11 @@
  * Traffic stays inside the lab: the underlay veth is created with both ends already inside the
  * two host namespaces, and nothing is ever addressed from the root namespace.
  *
- * Cleanup always runs: `dispose()` destroys guests, kills daemons and guests by the PIDs in their
- * pidfiles, deletes namespaces, tenant cgroup partitions and files. `sweepStaleLabs()` does the
- * same for labs left by earlier runs whose owner process is gone (a crashed or killed test run),
- * identified only by this harness's own `lab.json` and pidfiles, never by process names.
+ * Cleanup always runs: `dispose()` ends the processes the test registered (`trackProcess`, e.g.
+ * agents), destroys guests, kills daemons and guests by the PIDs in their pidfiles, deletes
+ * namespaces, tenant cgroup partitions and files. `sweepStaleLabs()` does the same for labs left
+ * by earlier runs whose owner process is gone (a crashed or killed test run), identified only by
+ * this harness's own `lab.json`, pidfiles and recorded PIDs, never by process names.
  *
  * Needs root, iproute2, util-linux (nsenter, unshare) and libvirt's daemons.
  */
@@ -70,6 +71,9 @@ export interface NetnsLab {
   hosts: LabHost[];
   /** Creates a tenant's cgroup partition (libvirt does not) and removes it on dispose. */
   ensurePartition(partition: string): void;
+  /** A process the test started for the lab (e.g. a host's agent): `dispose()`, or the sweep
+   *  after a killed run, ends it by this PID (if its start time still matches). */
+  trackProcess(pid: number): void;
   dispose(): Promise<void>;
 }
 
@@ -80,6 +84,8 @@ interface LabRecord {
   ownerStart: string;
   netns: string[];
   partitions: string[];
+  /** Processes started for the lab, with their /proc start times (PID reuse guard). */
+  processes?: { pid: number; start: string }[];
 }
 
 export interface CreateLabOptions {
@@ -214,6 +220,18 @@ async function teardown(dir: string, log: (line: string) => void): Promise<void>
           existsSync(path.join(dir, h, 'libvirtd.pid')) || existsSync(path.join(dir, h, 'run')),
       )
     : [];
+  // The test's own processes first (agents drive the daemons below).
+  for (const p of record?.processes ?? []) {
+    if (procStart(p.pid) !== p.start || !running(p.pid)) continue;
+    try {
+      process.kill(p.pid, 'SIGTERM');
+      for (let i = 0; i < 100 && running(p.pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (running(p.pid)) process.kill(p.pid, 'SIGKILL');
+      log(`stopped tracked process ${p.pid}`);
+    } catch {
+      // exited in between
+    }
+  }
   for (const h of hosts) {
     const hostDir = path.join(dir, h);
     // QEMU first: it outlives libvirtd. libvirt keeps each guest's PID in run/qemu/<name>.pid.
@@ -359,6 +377,12 @@ export async function createNetnsLab(options: CreateLabOptions): Promise<NetnsLa
         writeRecord(dir, record);
       }
       createPartition(partition);
+    },
+    trackProcess(pid) {
+      const start = procStart(pid);
+      if (start === null) return;
+      (record.processes ??= []).push({ pid, start });
+      writeRecord(dir, record);
     },
     dispose: () => teardown(dir, log),
   };

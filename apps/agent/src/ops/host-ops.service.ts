@@ -294,6 +294,7 @@ export class HostOpsService implements OnModuleDestroy {
               localIp: c.AGENT_UNDERLAY_IP,
               underlayDev: c.AGENT_UNDERLAY_DEV,
               dstPort: c.AGENT_VXLAN_PORT,
+              remotes: c.AGENT_VXLAN_REMOTES,
             }
           : { kind: 'vlan', vid: segment.id, trunkDev: c.AGENT_TRUNK_DEV },
       mtu: segment.type === 'vxlan' ? 1450 : 1500,

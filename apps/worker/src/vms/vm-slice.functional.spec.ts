@@ -21,32 +21,33 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CERT_OU, type VmIsolation } from '@palisade/contracts';
-import { issueKeyAndCertificate, loadOrCreateCa } from '@palisade/auth';
+import type { VmIsolation } from '@palisade/contracts';
 import { addMembership, createDb, schema, setQuota, withPlatform, type Db } from '@palisade/db';
 import { buildGuestImage, type GuestImage } from '@palisade/guest-image';
 import {
   createNetnsLab,
   devRealmClientSecret,
+  freePort,
   loadStack,
   loginWithPassword,
+  SerialConsole,
+  stopAgentProcess,
   type LabHost,
   type NetnsLab,
 } from '@palisade/testkit';
 import { WorkflowEngine, type Workflow } from '../operations/engine';
-import { AgentClient, controlPlaneClientTls, type ClientTls } from './agent-client';
+import { startAgentProcess, type AgentProcess } from '../testing/agent-process';
+import { controlPlaneClientTls, type ClientTls } from './agent-client';
 import { vmWorkflows } from './vm-workflows';
 
 const exec = promisify(execFile);
@@ -57,23 +58,12 @@ const START_BOUND_MS = 180_000;
 const BOOT_BOUND_MS = 10 * 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** An app of this repository as a child process (swc on the fly, as `npm start` runs it). */
-function startApp(
-  app: 'api' | 'agent',
-  env: Record<string, string>,
-): { proc: ChildProcess; log: () => string } {
+/** The API as a child process (swc on the fly, as `npm start` runs it); agents are the test
+ *  kit's (`startAgentProcess`). */
+function startApi(env: Record<string, string>): { proc: ChildProcess; log: () => string } {
   let log = '';
   const proc = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: path.join(REPO, 'apps', app),
+    cwd: path.join(REPO, 'apps', 'api'),
     env: { ...process.env, SWC_NODE_PROJECT: '../../tsconfig.json', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -98,31 +88,6 @@ async function until<T>(
   }
 }
 
-/** The guest's serial pty, read raw (no echo back into the guest). */
-class SerialConsole {
-  text = '';
-  private reader: ChildProcess | undefined;
-  constructor(readonly pty: string) {}
-  async open(): Promise<void> {
-    await exec('stty', ['-F', this.pty, 'raw', '-echo']);
-    this.reader = spawn('cat', [this.pty], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.reader.stdout!.on(
-      'data',
-      (b: Buffer) => (this.text += b.toString('latin1').replace(/\r/g, '')),
-    );
-  }
-  async waitFor(re: RegExp): Promise<RegExpMatchArray> {
-    for (const end = Date.now() + BOOT_BOUND_MS; Date.now() < end; await sleep(250)) {
-      const m = this.text.match(re);
-      if (m) return m;
-    }
-    throw new Error(`${re} not seen on ${this.pty}; console so far:\n${this.text}`);
-  }
-  close(): void {
-    if (this.reader?.exitCode === null) this.reader.kill('SIGTERM');
-  }
-}
-
 describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELETE -> nothing left', () => {
   let lab: NetnsLab;
   let h1: LabHost;
@@ -130,10 +95,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
   let db: Db;
   let tls: ClientTls;
   let engine: WorkflowEngine;
-  interface Host {
-    proc: ChildProcess;
-    log: () => string;
-    client: AgentClient;
+  interface Host extends AgentProcess {
     state: string;
     hostId: string;
     fabricId: string;
@@ -148,7 +110,6 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
   const suffix = randomUUID().slice(0, 8);
   const ids = { tenant: '', flavor: '', image: '' };
   let checksum: string;
-  let ca: Awaited<ReturnType<typeof loadOrCreateCa>>;
   const virsh = async (...args: string[]) =>
     (await exec('virsh', ['-c', h1.libvirtUri!, ...args], { encoding: 'utf8', timeout: 120_000 }))
       .stdout;
@@ -160,11 +121,10 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
     image = await buildGuestImage();
     checksum = createHash('sha256').update(readFileSync(image.qcow2)).digest('hex');
     pkiDir = mkdtempSync(path.join(os.tmpdir(), 'palisade-slice-pki-'));
-    ca = await loadOrCreateCa(pkiDir);
     tls = await controlPlaneClientTls(pkiDir, 1);
 
     const apiPort = await freePort();
-    const apiApp = startApp('api', {
+    const apiApp = startApi({
       DATABASE_URL: stack.postgres.appUrl,
       REDIS_URL: stack.redis.url,
       KEYCLOAK_ISSUER: stack.keycloak.issuer,
@@ -249,8 +209,6 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       masterKey: Buffer.alloc(32, 3),
     }) as Workflow<unknown>[];
     engine = new WorkflowEngine(db, new Map(workflows.map((w) => [w.kind, w])));
-    for (const h of [hosts.real, hosts.sim])
-      await until('agent listens', START_BOUND_MS, () => h!.client.list(), h!.log);
     await until(
       'api listens',
       START_BOUND_MS,
@@ -267,27 +225,16 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
   async function addHost(kind: 'real' | 'sim', env: Record<string, string>): Promise<Host> {
     const name = `slice-${kind}-${suffix}`;
     // libvirt-qemu must reach the images: the lab's image dir is world-traversable, /root is not.
-    const dir = path.join(lab.imageDir, `agent-${kind}`);
-    mkdirSync(path.join(dir, 'images'), { recursive: true });
-    copyFileSync(image.qcow2, path.join(dir, 'images', `${checksum}.qcow2`));
-    const issued = await issueKeyAndCertificate(ca, {
-      commonName: name,
-      organizationalUnit: CERT_OU.host,
-      names: [name, '127.0.0.1'],
-      validityDays: 1,
+    const agent = await startAgentProcess({
+      dir: path.join(lab.imageDir, 'agents'),
+      caDir: pkiDir,
+      name,
+      tls,
+      env,
     });
-    mkdirSync(path.join(dir, 'pki'), { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(dir, 'pki', 'ca.crt'), ca.certPem);
-    writeFileSync(path.join(dir, 'pki', 'host.key'), issued.keyPem, { mode: 0o600 });
-    writeFileSync(path.join(dir, 'pki', 'host.crt'), issued.pem);
-    const port = await freePort();
-    const app = startApp('agent', {
-      AGENT_HOSTNAME: name,
-      AGENT_PORT: String(port),
-      AGENT_STATE_DIR: dir,
-      ...env,
-    });
-    const url = `https://127.0.0.1:${port}`;
+    lab.trackProcess(agent.proc.pid!);
+    copyFileSync(image.qcow2, path.join(agent.stateDir, 'images', `${checksum}.qcow2`));
+    const url = agent.url;
     return withPlatform(db, `test fixture: host ${name}`, async (tx) => {
       const [host] = await tx
         .insert(schema.hosts)
@@ -320,21 +267,19 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
           status: 'active',
         })
         .returning();
-      return {
-        ...app,
-        client: new AgentClient(url, tls, name),
-        state: dir,
+      return Object.assign(agent, {
+        state: agent.stateDir,
         hostId: host!.id,
         fabricId: fabric!.id,
         networkId: network!.id,
-      };
+      });
     });
   }
 
   afterAll(async () => {
     console_?.close();
-    for (const p of [hosts.real?.proc, hosts.sim?.proc, api?.proc])
-      if (p?.exitCode === null) p.kill('SIGTERM');
+    for (const h of [hosts.real, hosts.sim]) await stopAgentProcess(h);
+    if (api?.proc.exitCode === null) api.proc.kill('SIGTERM');
     try {
       if (ids.tenant) await cleanDb();
     } finally {
@@ -422,7 +367,11 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       expect(live?.state).toBe('running');
       console_ = new SerialConsole((await virsh('ttyconsole', vmId)).trim());
       await console_.open();
-      const ready = await console_.waitFor(/PALISADE-TINY READY hostname=(\S+) ip=(\S+)/);
+      const ready = await console_.waitFor(
+        /PALISADE-TINY READY hostname=(\S+) ip=(\S+)/,
+        BOOT_BOUND_MS,
+        'slice boot',
+      );
       const readyMs = Date.now() - posted;
       expect(ready[1]).toBe(name);
       const nic = (
