@@ -30,7 +30,6 @@ const dataDir = path.join(root, '.data', 'dev');
 await must('node', [STACK, 'up', '--profile', 'dev']);
 const stack = stackInfo('dev');
 const env = { ...serviceEnv(stack, PORTS), NX_DAEMON: 'false', LOG_FORMAT: 'pretty' };
-await must('npm', ['run', '--silent', 'db:migrate'], { env });
 
 // The dev host runs VMs only in its own namespace; without it (libvirt missing), VMs stay off
 // rather than touching the root namespace.
@@ -39,6 +38,30 @@ if (!host)
   console.warn(
     `\n! dev host unavailable (${stack.libvirt.reason ?? 'no namespace'}): the agent does not start and VM workflows stay off\n`,
   );
+const downHost = () => run('node', [STACK, 'down', '--profile', 'dev', '--only', 'libvirt']);
+
+/** A setup step; when it fails, the dev host goes too (its guests must not outlive `npm run dev`). */
+async function step(what, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    console.error(`\n✖ ${what}: ${e instanceof Error ? e.message : String(e)}`);
+    if (host) await downHost();
+    process.exit(1);
+  }
+}
+
+/** Runs a command; retries while it fails, because Keycloak answers its first admin calls slowly
+ *  right after a start on a loaded machine (seen: the seed's 5 s timeout, 2026-11-21). */
+async function retried(cmd, args, opts, attempts = 4) {
+  for (let i = 1; ; i++) {
+    const code = await run(cmd, args, opts);
+    if (code === 0) return;
+    if (i === attempts) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}`);
+    console.warn(`… retrying in ${5 * i} s (attempt ${i + 1} of ${attempts})`);
+    await new Promise((r) => setTimeout(r, 5000 * i));
+  }
+}
 
 // Traversable for QEMU (libvirt-qemu) to reach images and volumes; only pki/ inside is private.
 const agentStateDir = path.join(dataDir, 'agent');
@@ -76,22 +99,28 @@ async function devImage() {
   return { checksum, sizeBytes: image.sizes.qcow2Virtual };
 }
 
+await step('migrations', () => retried('npm', ['run', '--silent', 'db:migrate'], { env }, 1));
+
 const workerEnv = {};
 const agentEnv = {};
 let agentEnrolment = {};
 if (host) {
   workerEnv.VOLUME_MASTER_KEY = volumeMasterKey(path.join(dataDir, 'volume-master.key'));
-  const image = await devImage();
+  const image = await step('Palisade Tiny', devImage);
   // The local agent serves only over mTLS, so it needs a certificate: enrol it on first start.
-  agentEnrolment = await localAgentEnrolment(env, agentStateDir, HOST_NAME);
-  await must(
-    'npm',
-    [
-      ...['run', '--silent', 'dev:seed', '-w', '@palisade/api', '--'],
-      ...['--host', HOST_NAME, '--underlay', host.underlay.dev],
-      ...['--image-checksum', image.checksum, '--image-size', String(image.sizeBytes)],
-    ],
-    { env },
+  agentEnrolment = await step('agent enrolment', () =>
+    localAgentEnrolment(env, agentStateDir, HOST_NAME),
+  );
+  await step('dev seed', () =>
+    retried(
+      'npm',
+      [
+        ...['run', '--silent', 'dev:seed', '-w', '@palisade/api', '--'],
+        ...['--host', HOST_NAME, '--underlay', host.underlay.dev],
+        ...['--image-checksum', image.checksum, '--image-size', String(image.sizeBytes)],
+      ],
+      { env },
+    ),
   );
   Object.assign(agentEnv, {
     // The agent stays on the root namespace's loopback beside the API's gateway; libvirt, taps,
@@ -175,7 +204,7 @@ async function stop(code = 0) {
   const grace = new Promise((r) => setTimeout(r, 10_000).unref());
   await Promise.race([Promise.all(children.map((c) => c.exited)), grace]);
   for (const c of children) signal(c.pid, 'SIGKILL');
-  if (host) await run('node', [STACK, 'down', '--profile', 'dev', '--only', 'libvirt']);
+  if (host) await downHost();
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));

@@ -106,7 +106,7 @@ const running = await until('observedState running', async () => {
   return vm.observedState === 'running' ? vm : null;
 });
 const runningMs = Date.now() - t0;
-console.log(`observedState running after ${runningMs} ms (host ${running.hostId ?? '?'})`);
+console.log(`observedState running after ${runningMs} ms (${running.name})`);
 
 const pty = execFileSync('virsh', ['-c', stack.libvirt.uri, 'ttyconsole', vmId], {
   encoding: 'utf8',
@@ -131,15 +131,30 @@ console.log(
     .join(' ')}`,
 );
 
-await rest('DELETE', `/vms/${vmId}`);
-await until('VM gone', async () => {
-  const res = await fetch(`${API}/v1/vms/${vmId}`, {
-    headers: { authorization: `Bearer ${accessToken}`, 'x-palisade-tenant': 'acme' },
-  });
-  return res.status === 404;
+const tap = links.match(/\d+: (vnet\d+)/)?.[1];
+const deleted = await rest('DELETE', `/vms/${vmId}`);
+// The API answers 202 at once; the vm.delete operation then clears the host.
+const op = await until('vm.delete operation', async () => {
+  const o = await rest('GET', `/operations/${deleted.operation.id}`);
+  return ['succeeded', 'failed'].includes(o.state) ? o : null;
 });
-const domains = execFileSync('virsh', ['-c', stack.libvirt.uri, 'list', '--all', '--uuid'], {
-  encoding: 'utf8',
-});
-console.log(`DELETE → 404 after ${Date.now() - t0} ms; domain on host: ${domains.includes(vmId)}`);
-if (domains.includes(vmId)) process.exit(1);
+const virsh = (...a) =>
+  execFileSync('virsh', ['-c', stack.libvirt.uri, ...a], { encoding: 'utf8' });
+const left = {
+  operation: op.state,
+  domain: virsh('list', '--all', '--uuid').includes(vmId),
+  secrets: virsh('secret-list')
+    .split('\n')
+    .slice(2)
+    .filter((l) => l.trim()).length,
+  tap: tap
+    ? execFileSync('ip', ['-n', stack.libvirt.netns, '-o', 'link'], { encoding: 'utf8' }).includes(
+        `${tap}:`,
+      )
+    : 'none seen',
+};
+console.log(
+  `DELETE → vm.delete ${op.state} after ${Date.now() - t0} ms; left: ${JSON.stringify(left)}`,
+);
+if (op.state !== 'succeeded' || left.domain || left.secrets > 0 || left.tap === true)
+  process.exit(1);
