@@ -3,6 +3,7 @@
 // dev-host.md as one script. As alice (a real Keycloak login), through REST only: a network and a
 // VM on the seeded flavor and image, wait until the API says `running`, read the READY marker on
 // the guest's serial console, delete the VM and wait until it is gone. Prints timings.
+// `--leave-running` skips the delete, to check that stopping `npm run dev` removes a running guest.
 // `node tools/dev/smoke.mjs --after-stop` after stopping `npm run dev`: checks that no namespace,
 // QEMU of the dev host or dev-host link in the root namespace is left; exit 1 when one is.
 import { execFileSync, spawn } from 'node:child_process';
@@ -131,6 +132,11 @@ console.log(
     .join(' ')}`,
 );
 
+if (process.argv.includes('--leave-running')) {
+  // For checking that stopping `npm run dev` removes a running guest too.
+  console.log(`left running: vm ${vmId}`);
+  process.exit(0);
+}
 const tap = links.match(/\d+: (vnet\d+)/)?.[1];
 const deleted = await rest('DELETE', `/vms/${vmId}`);
 // The API answers 202 at once; the vm.delete operation then clears the host.
