@@ -20,33 +20,49 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { capture, localAgentEnrolment, must, root, run, serviceEnv, stackInfo } from '../lib.mjs';
+import { capture, localAgentEnrolment, root, run, serviceEnv, stackInfo } from '../lib.mjs';
 
 const PORTS = { api: 3000, portal: 5173, admin: 5174, agent: 7443, gateway: 3443 };
 const STACK = 'tools/stack/bin/stack.mjs';
 const HOST_NAME = 'dev-host';
 const dataDir = path.join(root, '.data', 'dev');
 
-await must('node', [STACK, 'up', '--profile', 'dev']);
-const stack = stackInfo('dev');
-const env = { ...serviceEnv(stack, PORTS), NX_DAEMON: 'false', LOG_FORMAT: 'pretty' };
-
-// The dev host runs VMs only in its own namespace; without it (libvirt missing), VMs stay off
-// rather than touching the root namespace.
-const host = stack.libvirt.available && stack.libvirt.netns ? stack.libvirt : null;
-if (!host)
-  console.warn(
-    `\n! dev host unavailable (${stack.libvirt.reason ?? 'no namespace'}): the agent does not start and VM workflows stay off\n`,
-  );
 const downHost = () => run('node', [STACK, 'down', '--profile', 'dev', '--only', 'libvirt']);
+
+// Registered before anything starts: a Ctrl-C during setup removes the dev host too.
+const children = [];
+let stopping = false;
+const signal = (pgid, sig) => {
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    /* already gone */
+  }
+};
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) signal(c.pid, 'SIGTERM');
+  // The agent and worker first, so nothing acts on the host while it is taken down.
+  const grace = new Promise((r) => setTimeout(r, 10_000).unref());
+  await Promise.race([Promise.all(children.map((c) => c.exited)), grace]);
+  for (const c of children) signal(c.pid, 'SIGKILL');
+  // Also when setup had not yet learnt of the host: a no-op when there is none.
+  await downHost();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 
 /** A setup step; when it fails, the dev host goes too (its guests must not outlive `npm run dev`). */
 async function step(what, fn) {
   try {
     return await fn();
   } catch (e) {
+    // Interrupted: stop() is already taking everything down and exits.
+    if (stopping) return new Promise(() => undefined);
     console.error(`\n✖ ${what}: ${e instanceof Error ? e.message : String(e)}`);
-    if (host) await downHost();
+    await downHost();
     process.exit(1);
   }
 }
@@ -57,11 +73,23 @@ async function retried(cmd, args, opts, attempts = 4) {
   for (let i = 1; ; i++) {
     const code = await run(cmd, args, opts);
     if (code === 0) return;
-    if (i === attempts) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}`);
+    if (i === attempts || stopping) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}`);
     console.warn(`… retrying in ${5 * i} s (attempt ${i + 1} of ${attempts})`);
     await new Promise((r) => setTimeout(r, 5000 * i));
   }
 }
+
+await step('stack up', () => retried('node', [STACK, 'up', '--profile', 'dev'], {}, 1));
+const stack = stackInfo('dev');
+const env = { ...serviceEnv(stack, PORTS), NX_DAEMON: 'false', LOG_FORMAT: 'pretty' };
+
+// The dev host runs VMs only in its own namespace; without it (libvirt missing), VMs stay off
+// rather than touching the root namespace.
+const host = stack.libvirt.available && stack.libvirt.netns ? stack.libvirt : null;
+if (!host)
+  console.warn(
+    `\n! dev host unavailable (${stack.libvirt.reason ?? 'no namespace'}): the agent does not start and VM workflows stay off\n`,
+  );
 
 // Traversable for QEMU (libvirt-qemu) to reach images and volumes; only pki/ inside is private.
 const agentStateDir = path.join(dataDir, 'agent');
@@ -161,8 +189,6 @@ const processes = [
   { name: 'admin', color: 34, ws: '@palisade/admin', script: 'dev', env: uiEnv },
 ].filter(Boolean);
 
-const children = [];
-let stopping = false;
 for (const p of processes) {
   const child = spawn('npm', ['run', '--silent', p.script, '-w', p.ws], {
     cwd: root,
@@ -187,28 +213,6 @@ for (const p of processes) {
   });
   children.push(child);
 }
-
-const signal = (pgid, sig) => {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    /* already gone */
-  }
-};
-
-async function stop(code = 0) {
-  if (stopping) return;
-  stopping = true;
-  for (const c of children) signal(c.pid, 'SIGTERM');
-  // The agent and worker first, so nothing acts on the host while it is taken down.
-  const grace = new Promise((r) => setTimeout(r, 10_000).unref());
-  await Promise.race([Promise.all(children.map((c) => c.exited)), grace]);
-  for (const c of children) signal(c.pid, 'SIGKILL');
-  if (host) await downHost();
-  process.exit(code);
-}
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
 
 console.log(`
   Palisade is starting:
