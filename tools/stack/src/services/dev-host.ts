@@ -28,7 +28,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node
 import path from 'node:path';
 import { startHostLibvirt, stopHostDaemons } from '@palisade/testkit';
 import { PROFILE_PORTS } from '../profiles';
-import { exec, livePid, mustExec } from '../proc';
+import { exec, livePid, mustExec, waitFor } from '../proc';
 import { libvirt } from './libvirt';
 import type { Service, ServiceContext } from './types';
 
@@ -169,8 +169,12 @@ export function devHostService(options: DevHostOptions = {}): Service {
       const ns = netnsOf(ctx);
       const known = readDevHost(ctx);
       const pid = livePid(path.join(hostDir(ctx), 'libvirtd.pid'), { clean: false });
-      if (known && pid !== null && netnsExists(ns) && (await answers(known.uri)))
+      if (known && pid !== null && netnsExists(ns)) {
+        // Running, maybe with guests: wait for a slow daemon (a loaded machine) rather than
+        // rebuilding the host under them. If it never answers, `up` reports it unavailable.
+        await waitFor('the dev host libvirtd', () => answers(known.uri), 60_000);
         return { started: false, detail: `ready in netns ${ns} on ${known.uri}` };
+      }
       // Anything half there (a crash, a SIGKILLed `npm run dev`) goes first, by its pidfiles.
       await teardown(ctx, ns);
 
