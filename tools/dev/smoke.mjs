@@ -91,13 +91,18 @@ const run = Math.random().toString(36).slice(2, 6);
 const flavor = (await rest('GET', '/flavors')).find((f) => f.name === 'dev.tiny');
 const image = (await rest('GET', '/images')).find((i) => i.name === 'palisade-tiny');
 if (!flavor || !image) throw new Error('the dev seed is missing: dev.tiny / palisade-tiny');
-const net = await rest('POST', '/networks', { name: `smoke-${run}`, cidr: '10.20.0.0/24' });
+// One network for every run: a dev network cannot be deleted yet (its network.create operation
+// waits for a workflow that is not deployed), and the demo quota allows four.
+const listed = await rest('GET', '/networks');
+const network =
+  (listed.items ?? listed).find((n) => n.name === 'smoke') ??
+  (await rest('POST', '/networks', { name: 'smoke', cidr: '10.20.0.0/24' })).network;
 const t0 = Date.now();
 const created = await rest('POST', '/vms', {
   name: `smoke-${run}`,
   flavorId: flavor.id,
   imageId: image.id,
-  networkId: net.network.id,
+  networkId: network.id,
 });
 const vmId = created.vm.id;
 console.log(`POST /v1/vms → 202, vm ${vmId}, operation ${created.operation.id}`);
