@@ -206,6 +206,35 @@ function writeRecord(dir: string, record: LabRecord): void {
   writeFileSync(labFile(dir), JSON.stringify(record, null, 2));
 }
 
+/**
+ * Stops what `startHostLibvirt` started in `hostDir`, by the PIDs in its pidfiles: the guests
+ * first (QEMU outlives libvirtd; libvirt keeps each guest's PID in run/qemu/<name>.pid), then
+ * libvirtd, then virtlogd. Returns the PIDs it stopped. Also used by the dev profile's host.
+ */
+export async function stopHostDaemons(
+  hostDir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<number[]> {
+  const stopped: number[] = [];
+  const qemuRun = path.join(hostDir, 'run', 'qemu');
+  if (existsSync(qemuRun))
+    for (const f of readdirSync(qemuRun).filter((f) => f.endsWith('.pid'))) {
+      const pid = await killPidfile(path.join(qemuRun, f), 'qemu');
+      if (pid !== null) {
+        stopped.push(pid);
+        log(`killed guest ${f.replace(/\.pid$/, '')} (pid ${pid})`);
+      }
+    }
+  for (const d of ['libvirtd', 'virtlogd']) {
+    const pid = await killPidfile(path.join(hostDir, `${d}.pid`), d);
+    if (pid !== null) {
+      stopped.push(pid);
+      log(`stopped ${d} of ${path.basename(hostDir)} (pid ${pid})`);
+    }
+  }
+  return stopped;
+}
+
 /** Tears down one lab directory: guests, daemons, namespaces, partitions, files. */
 async function teardown(dir: string, log: (line: string) => void): Promise<void> {
   let record: LabRecord | null = null;
@@ -232,20 +261,7 @@ async function teardown(dir: string, log: (line: string) => void): Promise<void>
       // exited in between
     }
   }
-  for (const h of hosts) {
-    const hostDir = path.join(dir, h);
-    // QEMU first: it outlives libvirtd. libvirt keeps each guest's PID in run/qemu/<name>.pid.
-    const qemuRun = path.join(hostDir, 'run', 'qemu');
-    if (existsSync(qemuRun))
-      for (const f of readdirSync(qemuRun).filter((f) => f.endsWith('.pid'))) {
-        const pid = await killPidfile(path.join(qemuRun, f), 'qemu');
-        if (pid !== null) log(`killed guest ${f.replace(/\.pid$/, '')} (pid ${pid})`);
-      }
-    for (const d of ['libvirtd', 'virtlogd']) {
-      const pid = await killPidfile(path.join(hostDir, `${d}.pid`), d);
-      if (pid !== null) log(`stopped ${d} of ${h} (pid ${pid})`);
-    }
-  }
+  for (const h of hosts) await stopHostDaemons(path.join(dir, h), log);
   for (const ns of record?.netns ?? []) {
     if (existsSync(`/run/netns/${ns}`))
       await run('ip', ['netns', 'del', ns]).catch(() => undefined);
@@ -310,16 +326,27 @@ virtlogd -d -p "$d/virtlogd.pid"
 libvirtd -d -p "$d/libvirtd.pid"
 `;
 
-async function startLibvirt(host: LabHost): Promise<void> {
+/**
+ * Starts virtlogd + libvirtd for a host whose state lives in `host.dir`, inside the network
+ * namespace `host.netns` and a private mount namespace (see the header), and waits until it
+ * answers. Returns the URI clients use (also set on `host.libvirtUri`). A `dir/etc` left by an
+ * earlier start is kept, so domains defined then are still defined. Also used by the dev
+ * profile's host (tools/stack/src/services/dev-host.ts).
+ */
+export async function startHostLibvirt(
+  host: Pick<LabHost, 'dir' | 'netns' | 'libvirtUri'>,
+): Promise<string> {
   const d = host.dir;
   for (const sub of ['run', 'lib', 'cache', 'log'])
     mkdirSync(path.join(d, sub), { recursive: true });
   // /etc/libvirt as shipped (daemon configs, the nwfilter definitions clean-traffic needs), but
   // without the root daemon's domains, networks and secrets.
-  cpSync('/etc/libvirt', path.join(d, 'etc'), { recursive: true });
-  for (const sub of ['qemu', 'secrets', 'storage']) {
-    rmSync(path.join(d, 'etc', sub), { recursive: true, force: true });
-    mkdirSync(path.join(d, 'etc', sub), { mode: 0o700 });
+  if (!existsSync(path.join(d, 'etc'))) {
+    cpSync('/etc/libvirt', path.join(d, 'etc'), { recursive: true });
+    for (const sub of ['qemu', 'secrets', 'storage']) {
+      rmSync(path.join(d, 'etc', sub), { recursive: true, force: true });
+      mkdirSync(path.join(d, 'etc', sub), { mode: 0o700 });
+    }
   }
   await run('nsenter', [
     `--net=/run/netns/${host.netns}`,
@@ -335,6 +362,7 @@ async function startLibvirt(host: LabHost): Promise<void> {
   ]);
   host.libvirtUri = `qemu:///system?socket=${path.join(d, 'run', 'libvirt-sock')}`;
   await waitForLibvirt(host.libvirtUri, d);
+  return host.libvirtUri;
 }
 
 /** Creates a lab of two host namespaces joined by an underlay veth (192.0.2.0/24, TEST-NET-1). */
@@ -417,7 +445,7 @@ export async function createNetnsLab(options: CreateLabOptions): Promise<NetnsLa
     }
     if (options.libvirt)
       for (const h of hosts) {
-        await startLibvirt(h);
+        await startHostLibvirt(h);
         log(
           `${h.name}: netns ${h.netns}, libvirtd pid ${readPid(path.join(h.dir, 'libvirtd.pid'))}, virtlogd pid ${readPid(path.join(h.dir, 'virtlogd.pid'))}, ${h.libvirtUri}`,
         );

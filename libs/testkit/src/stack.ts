@@ -36,6 +36,12 @@ export const stackInfoSchema = z.object({
     available: z.boolean(),
     uri: z.string().optional(),
     reason: z.string().optional(),
+    /** Dev profile only: its own libvirtd runs in this network namespace (tools/stack dev-host). */
+    netns: z.string().optional(),
+    /** Dev profile only: the VXLAN underlay inside that namespace. */
+    underlay: z.object({ dev: z.string(), ip: z.string() }).optional(),
+    /** Dev profile only: the kernel has sfq, so libvirt can shape `<bandwidth>`. */
+    bandwidth: z.boolean().optional(),
   }),
 });
 

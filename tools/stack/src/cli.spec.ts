@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { stackInfoSchema } from '@palisade/testkit';
-import { parseArgs, stackDescription, statusLine, withDependencies } from './cli';
+import { parseArgs, servicesOf, stackDescription, statusLine, withDependencies } from './cli';
+import { devHost } from './services/dev-host';
+import { libvirt } from './services/libvirt';
 import { PROFILE_PORTS, PROFILES, pathsFor, portsFor } from './profiles';
 
 describe('parseArgs', () => {
@@ -142,6 +144,32 @@ describe('stack.json', () => {
     const d = stackDescription(ctx, 'master', { available: false, reason: 'libvirtd -d failed' });
     expect(d.libvirt).toEqual({ available: false, reason: 'libvirtd -d failed' });
     expect(d.keycloak.issuer).toBe('http://localhost:19080/realms/master');
+  });
+
+  it("describes the dev profile's own namespaced libvirtd, never the system URI", () => {
+    const host = {
+      netns: 'palisade-dev',
+      uri: 'qemu:///system?socket=/r/.data/dev/host/run/libvirt-sock',
+      underlayDev: 'ul0',
+      underlayIp: '192.0.2.1',
+      bandwidth: false,
+    };
+    const d = stackDescription(ctx, 'palisade', { available: true, host });
+    expect(d.libvirt).toEqual({
+      available: true,
+      uri: host.uri,
+      netns: 'palisade-dev',
+      underlay: { dev: 'ul0', ip: '192.0.2.1' },
+      bandwidth: false,
+    });
+    expect(stackInfoSchema.parse(JSON.parse(JSON.stringify(d)))).toEqual(d);
+  });
+
+  it('gives the dev profile its namespaced host in place of the system libvirtd', () => {
+    const names = (p: 'dev' | 'test') => servicesOf(p).map((s) => s.name);
+    expect(names('dev')).toEqual(names('test'));
+    expect(servicesOf('dev').find((s) => s.name === 'libvirt')).toBe(devHost);
+    expect(servicesOf('test').find((s) => s.name === 'libvirt')).toBe(libvirt);
   });
 
   it('is what @palisade/testkit reads', () => {

@@ -13,6 +13,7 @@ import { MissingPackagesError, TOOLING_PACKAGES, ensurePackages } from './packag
 import { holdLock } from './proc';
 import { CREDENTIALS, DATABASE, PROFILES, pathsFor, portsFor, type ProfileName } from './profiles';
 import { keycloak, keycloakUrls, mainRealm, realmFiles } from './services/keycloak';
+import { devHost, readDevHost, type DevHost } from './services/dev-host';
 import { LIBVIRT_URI, libvirt } from './services/libvirt';
 import { postgres } from './services/postgres';
 import { redis } from './services/redis';
@@ -20,6 +21,14 @@ import type { Service, ServiceContext, ServiceName, ServiceStatus } from './serv
 
 /** In start order; `down` goes the other way. */
 export const SERVICES: readonly Service[] = [postgres, redis, keycloak, libvirt];
+
+/**
+ * The services of one profile: the dev profile's `libvirt` is its own libvirtd in a network
+ * namespace (services/dev-host.ts), never the system one the test profile uses.
+ */
+export function servicesOf(profile: ProfileName): readonly Service[] {
+  return profile === 'dev' ? SERVICES.map((s) => (s.name === 'libvirt' ? devHost : s)) : SERVICES;
+}
 const NAMES = SERVICES.map((s) => s.name);
 const COMMANDS = ['up', 'down', 'status', 'logs', 'reset'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -112,6 +121,8 @@ export function repoRoot(from = __dirname): string {
 export interface LibvirtState {
   available: boolean;
   reason?: string;
+  /** The dev profile's namespaced host; absent for the system libvirtd. */
+  host?: DevHost | null;
 }
 
 /** What .data/<profile>/stack.json says; the shape @palisade/testkit's loadStack() reads. */
@@ -145,7 +156,15 @@ export function stackDescription(
       adminPassword: CREDENTIALS.keycloakAdmin.password,
     },
     libvirt: lv.available
-      ? { available: true, uri: LIBVIRT_URI }
+      ? lv.host
+        ? {
+            available: true,
+            uri: lv.host.uri,
+            netns: lv.host.netns,
+            underlay: { dev: lv.host.underlayDev, ip: lv.host.underlayIp },
+            bandwidth: lv.host.bandwidth,
+          }
+        : { available: true, uri: LIBVIRT_URI }
       : { available: false, reason: lv.reason ?? 'unknown' },
   };
 }
@@ -166,9 +185,13 @@ interface Outcome {
   detail: string;
 }
 
-async function up(ctx: ServiceContext, only: ServiceName[] | null): Promise<number> {
+async function up(
+  ctx: ServiceContext,
+  services: readonly Service[],
+  only: ServiceName[] | null,
+): Promise<number> {
   const t0 = performance.now();
-  const selected = withDependencies(only ?? NAMES).map((n) => SERVICES.find((s) => s.name === n)!);
+  const selected = withDependencies(only ?? NAMES).map((n) => services.find((s) => s.name === n)!);
   try {
     await ensurePackages(
       [...selected.flatMap((s) => s.packages), ...(only ? [] : TOOLING_PACKAGES)],
@@ -214,10 +237,11 @@ async function up(ctx: ServiceContext, only: ServiceName[] | null): Promise<numb
   const outcomes = await Promise.all(selected.map(start));
   const failed = selected.filter((s, i) => !outcomes[i]!.ok && !s.optional);
 
+  const lvService = services.find((s) => s.name === 'libvirt')!;
   const lvRun = runs.get('libvirt');
   const lv: LibvirtState = lvRun
     ? await lvRun.then((o) => (o.ok ? { available: true } : { available: false, reason: o.detail }))
-    : await libvirt.status(ctx).then((st) =>
+    : await lvService.status(ctx).then((st) =>
         st.ready
           ? { available: true }
           : {
@@ -225,6 +249,7 @@ async function up(ctx: ServiceContext, only: ServiceName[] | null): Promise<numb
               reason: 'not started (run `up` without --only, or with libvirt)',
             },
       );
+  if (ctx.profile === 'dev') lv.host = readDevHost(ctx);
   const realm = mainRealm(
     realmFiles(path.join(ctx.paths.root, 'infra', 'keycloak')).map((r) => r.realm),
   );
@@ -273,7 +298,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     paths: pathsFor(root, args.profile),
     log: (line) => print(`… ${line}`),
   };
-  const selected = args.only ? SERVICES.filter((s) => args.only!.includes(s.name)) : SERVICES;
+  const services = servicesOf(args.profile);
+  const selected = args.only ? services.filter((s) => args.only!.includes(s.name)) : services;
   if (args.command === 'up' || args.command === 'down' || args.command === 'reset')
     holdLock(ctx.paths.lock, () =>
       print(`… waiting for another stack command on the ${args.profile} profile to finish`),
@@ -281,12 +307,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   switch (args.command) {
     case 'up':
-      return up(ctx, args.only);
+      return up(ctx, services, args.only);
     case 'down':
       await down(ctx, selected);
       return 0;
     case 'reset':
-      await down(ctx, SERVICES);
+      await down(ctx, services);
       rmSync(ctx.paths.data, { recursive: true, force: true });
       print(`■ ${ctx.profile} data removed (${ctx.paths.data})`);
       return 0;
@@ -297,7 +323,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return selected.every((s, i) => s.optional || statuses[i]!.ready) ? 0 : 3;
     }
     case 'logs': {
-      const file = SERVICES.find((s) => s.name === args.service)!.logFile(ctx);
+      const file = services.find((s) => s.name === args.service)!.logFile(ctx);
       if (!existsSync(file)) {
         print(`no log yet at ${file}`);
         return 1;

@@ -1,6 +1,7 @@
 /**
- * virtlogd and libvirtd, started by hand with `-d` (there is no init system here). libvirt is one
- * per machine, so both profiles share it:
+ * virtlogd and libvirtd, started by hand with `-d` (there is no init system here): the test
+ * profile's `libvirt`. The dev profile runs its own pair in a network namespace instead
+ * (dev-host.ts) and never uses this one. The system daemons are one per machine, so:
  *  - a daemon found running is used and never stopped by the stack;
  *  - a daemon the stack starts is owned by the profile that started it (its pidfile sits in that
  *    profile's run folder);
