@@ -7,7 +7,7 @@
  * cannot race a first: one unfinished operation per VM), or leave a volume behind on the source
  * in the database once the VM has switched.
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, like } from 'drizzle-orm';
 import type { Tx } from '../scope';
 import { operations, vms, volumes } from '../schema';
 import type { OperationRow } from './operations';
@@ -62,15 +62,17 @@ export async function releaseMigrationClaim(
     .where(and(eq(vms.tenantId, p.tenantId), eq(vms.id, p.vmId)));
 }
 
-/** The operations a parent (a host drain) started, by the idempotency key it gave them, across
+/** The operations a parent (a host drain) started, by the idempotency-key prefix it gave them
+ *  (`<prefix><vmId>`: keys are unique per tenant, so each child's carries its VM), across
  *  tenants (platform scope), oldest first. */
 export function childOperations(
   tx: Tx,
-  p: { kind: string; idempotencyKey: string },
+  p: { kind: string; keyPrefix: string },
 ): Promise<OperationRow[]> {
+  const escaped = p.keyPrefix.replace(/[\\%_]/g, (c) => `\\${c}`);
   return tx
     .select()
     .from(operations)
-    .where(and(eq(operations.kind, p.kind), eq(operations.idempotencyKey, p.idempotencyKey)))
-    .orderBy(operations.createdAt);
+    .where(and(eq(operations.kind, p.kind), like(operations.idempotencyKey, `${escaped}%`)))
+    .orderBy(asc(operations.createdAt), asc(operations.id));
 }
