@@ -7,10 +7,10 @@
  * cannot race a first: one unfinished operation per VM), or leave a volume behind on the source
  * in the database once the VM has switched.
  */
-import { and, asc, eq, isNull, like } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, like } from 'drizzle-orm';
 import type { Tx } from '../scope';
 import { operations, vms, volumes } from '../schema';
-import type { OperationRow } from './operations';
+import { UNFINISHED_OPERATION_STATES, type OperationRow } from './operations';
 
 /** Moves the VM (and every volume attached to it) from `from` to `to` and drops the target claim.
  *  Idempotent: a VM already on `to` with no claim left answers true; any other state false. */
@@ -75,4 +75,21 @@ export function childOperations(
     .from(operations)
     .where(and(eq(operations.kind, p.kind), like(operations.idempotencyKey, `${escaped}%`)))
     .orderBy(asc(operations.createdAt), asc(operations.id));
+}
+
+/** The unfinished operation on a target of any scope (a host's drain has no tenant). */
+export async function activeOperationOnTarget(
+  tx: Tx,
+  p: { targetId: string },
+): Promise<OperationRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(operations)
+    .where(
+      and(
+        eq(operations.targetId, p.targetId),
+        inArray(operations.state, [...UNFINISHED_OPERATION_STATES]),
+      ),
+    );
+  return row;
 }
