@@ -46,6 +46,7 @@ import {
   type NetnsLab,
 } from '@palisade/testkit';
 import { WorkflowEngine, type Workflow } from '../operations/engine';
+import { SerialConsole } from '../testing/serial-console';
 import { AgentClient, controlPlaneClientTls, type ClientTls } from './agent-client';
 import { vmWorkflows } from './vm-workflows';
 
@@ -54,7 +55,6 @@ const stack = loadStack('test');
 const REPO = path.resolve(__dirname, '../../../..');
 // Setup bounds, not assertions: TCG on a shared 2-core machine is slow.
 const START_BOUND_MS = 180_000;
-const BOOT_BOUND_MS = 10 * 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function freePort(): Promise<number> {
@@ -95,31 +95,6 @@ async function until<T>(
       if (Date.now() > end) throw new Error(`${what}: ${String(e)}\n${log()}`);
       await sleep(250);
     }
-  }
-}
-
-/** The guest's serial pty, read raw (no echo back into the guest). */
-class SerialConsole {
-  text = '';
-  private reader: ChildProcess | undefined;
-  constructor(readonly pty: string) {}
-  async open(): Promise<void> {
-    await exec('stty', ['-F', this.pty, 'raw', '-echo']);
-    this.reader = spawn('cat', [this.pty], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.reader.stdout!.on(
-      'data',
-      (b: Buffer) => (this.text += b.toString('latin1').replace(/\r/g, '')),
-    );
-  }
-  async waitFor(re: RegExp): Promise<RegExpMatchArray> {
-    for (const end = Date.now() + BOOT_BOUND_MS; Date.now() < end; await sleep(250)) {
-      const m = this.text.match(re);
-      if (m) return m;
-    }
-    throw new Error(`${re} not seen on ${this.pty}; console so far:\n${this.text}`);
-  }
-  close(): void {
-    if (this.reader?.exitCode === null) this.reader.kill('SIGTERM');
   }
 }
 
