@@ -295,20 +295,76 @@ describe('host.drain: cold migration (real Postgres, simulated agents over mTLS)
     (await withPlatform(db, 'test: placement', (tx) => loadPlacementHosts(tx, [ids.hosts[i]!])))[0]!
       .allocated;
 
-  /** The agent's export status for a volume: 200 when the host holds it, 404 when not. */
-  const volumeStatus = (agent: AgentProcess, volumeId: string) =>
-    new Promise<number>((resolve, reject) => {
+  /** A raw call to an agent's volume-transfer routes with the control-plane certificate. */
+  const rawCall = (
+    agent: AgentProcess,
+    method: 'GET' | 'POST',
+    route: string,
+    headers: Record<string, string> = {},
+    body = '',
+  ) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
-        new URL(`/v1/volumes/${volumeId}/export`, agent.url),
-        { key: tls.key, cert: tls.cert, ca: tls.ca, checkServerIdentity: () => undefined },
+        new URL(route, agent.url),
+        {
+          method,
+          headers,
+          key: tls.key,
+          cert: tls.cert,
+          ca: tls.ca,
+          checkServerIdentity: () => undefined,
+        },
         (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          let text = '';
+          res.on('data', (b: Buffer) => (text += b.toString('latin1')));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
         },
       );
       req.on('error', reject);
-      req.end();
+      req.end(body);
     });
+  /** The agent's export status for a volume: 200 when the host holds it, 404 when not. */
+  const volumeStatus = async (agent: AgentProcess, volumeId: string) =>
+    (await rawCall(agent, 'GET', `/v1/volumes/${volumeId}/export`)).status;
+
+  it('an import with a malformed checksum or base header is refused naming the header', async () => {
+    const id = randomUUID();
+    const base = {
+      'content-type': 'application/octet-stream',
+      'x-palisade-operation-id': randomUUID(),
+    };
+    const badSha = await rawCall(
+      agents[1]!,
+      'POST',
+      `/v1/volumes/${id}/import`,
+      {
+        ...base,
+        'x-palisade-sha256': 'not-a-sha',
+      },
+      'bytes',
+    );
+    expect(badSha.status).toBe(400);
+    expect(JSON.parse(badSha.text)).toMatchObject({ code: ErrorCode.VALIDATION_FAILED });
+    expect(badSha.text).toContain('x-palisade-sha256');
+    const badBase = await rawCall(
+      agents[1]!,
+      'POST',
+      `/v1/volumes/${id}/import`,
+      {
+        ...base,
+        'x-palisade-sha256': '0'.repeat(64),
+        'x-palisade-base': '../../etc/passwd',
+      },
+      'bytes',
+    );
+    expect(badBase.status).toBe(400);
+    expect(badBase.text).toContain('x-palisade-base');
+    const badId = await rawCall(agents[1]!, 'GET', '/v1/volumes/nope/export');
+    expect(badId.status).toBe(400);
+    expect(badId.text).toContain('id');
+    // Nothing was written for the refused imports.
+    expect(await volumeStatus(agents[1]!, id)).toBe(404);
+  });
 
   it('moves every VM off the host: running ones run on their target, nothing is left, quota unchanged, host in maintenance', async () => {
     const running = await createVm();
