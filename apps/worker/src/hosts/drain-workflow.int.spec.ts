@@ -9,7 +9,9 @@
  * volume, the claims are on the targets only, the quota ledger is unchanged and the host ends in
  * maintenance. With no room anywhere the drain fails with placement's per-filter reason and
  * changes nothing. A migration that fails mid-way (the target cannot verify the base image)
- * leaves the VM on its source, running as before, with nothing left on the target.
+ * leaves the VM on its source, running as before, with nothing left on the target. A drain
+ * whose worker died after a migration had finished resumes from its recorded steps: it cleans
+ * the source and does not migrate the VM again. Bad import headers are refused naming them.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -40,6 +42,7 @@ import {
 import { controlPlaneClientTls, type ClientTls } from '../vms/agent-client';
 import { vmWorkflows } from '../vms/vm-workflows';
 import { drainWorkflows } from './drain-workflow';
+import { migrateWorkflow } from './migrate-workflow';
 
 const stack = loadStack('test');
 const attempt = { attemptsMade: 0, maxAttempts: 1 };
@@ -520,5 +523,64 @@ describe('host.drain: cold migration (real Postgres, simulated agents over mTLS)
     }
     expect(await agents[0]!.client.get(vm.id)).toBeNull();
     expect(await allocated(0)).toEqual({ vcpus: 0, ramMiB: 0, diskGiB: 0 });
+  }, 120_000);
+  it('a drain whose worker died after a migration finished resumes: it cleans the source and never migrates twice', async () => {
+    // The running VM is still on its host after the failed drains; the other host takes it.
+    await setHost(0, { state: 'maintenance' });
+    await setHost(moved.other, { state: 'up' });
+    const vmId = moved.vmId;
+    const [root] = await volumesOf(vmId);
+    const drainId = await drain(ids.hosts[moved.host]!);
+    // What the drain had done when its worker died: this VM's migration, run to its end.
+    const childId = await withPlatform(db, 'test fixture: vm.migrate', async (tx) => {
+      const [op] = await tx
+        .insert(schema.operations)
+        .values({
+          tenantId: ids.tenant,
+          kind: 'vm.migrate',
+          targetType: 'vm',
+          targetId: vmId,
+          actor: 'operator',
+          idempotencyKey: `host.drain:${drainId}:${vmId}`,
+          enqueuedAt: new Date(),
+          deadline: new Date(Date.now() + 3_600_000),
+        })
+        .returning();
+      await tx
+        .update(schema.operations)
+        .set({
+          state: 'running',
+          steps: [
+            { name: 'migrate-vms', state: 'running', startedAt: new Date().toISOString() },
+            { name: 'maintenance', state: 'pending' },
+          ],
+        })
+        .where(eq(schema.operations.id, drainId));
+      return op!.id;
+    });
+    const migrations = new WorkflowEngine(
+      db,
+      new Map([['vm.migrate', migrateWorkflow({ db, tls, masterKey }) as Workflow<unknown>]]),
+    );
+    expect(await migrations.run(childId, attempt)).toBe('succeeded');
+    expect((await readVm(vmId)).hostId).toBe(ids.hosts[moved.other]);
+    // The source still holds the stopped domain and the volume: the clean-up had not run.
+    expect((await agents[moved.host]!.client.get(vmId))?.state).toBe('shutoff');
+    expect(await volumeStatus(agents[moved.host]!, root!.id)).toBe(200);
+    const migrated = await readOp(childId);
+
+    // The drain's job is delivered again.
+    expect(await engine.run(drainId, attempt)).toBe('succeeded');
+
+    expect(await agents[moved.host]!.client.get(vmId)).toBeNull();
+    expect(await volumeStatus(agents[moved.host]!, root!.id)).toBe(404);
+    expect((await agents[moved.other]!.client.get(vmId))?.state).toBe('running');
+    const mine = (await migrationsOf(vmId)).filter((m) => m.idempotencyKey?.includes(drainId));
+    expect(mine.map((m) => m.id)).toEqual([childId]);
+    expect(await readOp(childId)).toEqual(migrated);
+    const [host] = await withPlatform(db, 'test: host', (tx) =>
+      tx.select().from(schema.hosts).where(eq(schema.hosts.id, ids.hosts[moved.host]!)),
+    );
+    expect(host!.state).toBe('maintenance');
   }, 120_000);
 });
