@@ -10,6 +10,8 @@ import { EventsController } from './reports/events.controller';
 import { hypervisorProvider } from './ops/hypervisor.provider';
 import { HostOpsService } from './ops/host-ops.service';
 import { OpsController } from './ops/ops.controller';
+import { VolumeTransferController } from './ops/volume-transfer.controller';
+import { VolumeTransferService } from './ops/volume-transfer.service';
 
 @Module({})
 export class AgentModule {
@@ -28,7 +30,13 @@ export class AgentModule {
           },
         }),
       ],
-      controllers: [HealthController, HostController, EventsController, OpsController],
+      controllers: [
+        HealthController,
+        HostController,
+        EventsController,
+        OpsController,
+        VolumeTransferController,
+      ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
         HostService,
@@ -36,6 +44,7 @@ export class AgentModule {
         { provide: EventQueue, useValue: new EventQueue(config.AGENT_EVENT_QUEUE_SIZE) },
         hypervisorProvider,
         HostOpsService,
+        VolumeTransferService,
       ],
     };
   }

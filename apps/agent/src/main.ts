@@ -37,6 +37,10 @@ async function main(): Promise<void> {
   app.useLogger(log);
   // Not SIGHUP (Nest's default list has it): SIGHUP means "renew the certificate now" here.
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // A volume import (cold migration) is one request as long as the disk: Node's default 5-minute
+  // requestTimeout would cut a large copy off. Only control-plane certificates get this far
+  // (mTLS), and headersTimeout still bounds a client that never finishes its headers.
+  (app.getHttpServer() as Server).requestTimeout = 0;
   await app.listen(config.AGENT_PORT, config.AGENT_HOST);
   log.log(
     `palisade-agent ${config.AGENT_HOSTNAME} listening on https://${config.AGENT_HOST}:${config.AGENT_PORT} (mTLS); certificate valid until ${identity.notAfter.toISOString()}`,

@@ -3,6 +3,7 @@
  * networks, hosts) contributes its list; the outbox relay enqueues only the kinds listed here,
  * so an operation whose workflow is not deployed waits as `pending` instead of failing.
  */
+import { drainWorkflows } from './hosts/drain-workflow';
 import type { Workflow } from './operations/engine';
 import type { VmWorkflowDeps } from './vms/vm-host';
 import { networkWorkflows } from './networks/network-workflows';
@@ -12,9 +13,11 @@ import { vmWorkflows } from './vms/vm-workflows';
 export type WorkflowDeps = VmWorkflowDeps;
 
 export function allWorkflows(deps: WorkflowDeps): Workflow<unknown>[] {
+  // vm.migrate is not listed: only a drain runs it (hosts/drain-workflow.ts).
   return [
     ...vmWorkflows(deps),
     ...vmChangeWorkflows(deps),
     ...networkWorkflows(deps),
+    ...drainWorkflows(deps),
   ] as Workflow<unknown>[];
 }

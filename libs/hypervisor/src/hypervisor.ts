@@ -74,6 +74,25 @@ export interface VolumeInfo {
   backingFile?: string;
 }
 
+/** A volume's bytes as stored, to copy it to another host (a cold migration). */
+export interface VolumeExport {
+  sizeBytes: number;
+  /** SHA-256 (hex) of exactly the bytes `open()` yields; the importing host verifies it. */
+  sha256: string;
+  /** The base image the volume sits on, as a file name in this host's image store
+   *  (`<checksum>.<format>`); the importing host re-points the copy at its own copy of it. */
+  backingFile?: { name: string; format: 'qcow2' | 'raw' };
+  open(): AsyncIterable<Uint8Array>;
+}
+
+export interface VolumeImport {
+  /** Expected SHA-256 (hex) of the stream: a copy that does not match never appears. */
+  sha256: string;
+  /** This host's copy of the base the exported volume named (required exactly when it named
+   *  one): the copy's backing reference is rewritten to it, nothing is decrypted. */
+  backingFile?: { path: string; format: 'qcow2' | 'raw' };
+}
+
 /** One tenant segment on this host: a Linux bridge whose uplink carries the segment. */
 export interface SegmentSpec {
   bridge: string;
@@ -164,6 +183,17 @@ export interface Hypervisor {
      *  control plane before this call. */
     delete(path: string): Promise<void>;
     info(path: string): Promise<VolumeInfo | null>;
+    /** The image's bytes exactly as stored: a LUKS image stays ciphertext, no key is needed or
+     *  used. `null` when absent. The caller makes sure no running domain writes to it. */
+    export(path: string): Promise<VolumeExport | null>;
+    /** Writes a copy made by `export` at `path`: written beside it, checked against `sha256`,
+     *  then renamed into place, so a short or corrupt copy never appears (and an earlier copy at
+     *  `path` is replaced only by a verified one). `checksum_mismatch` when the bytes differ. */
+    import(
+      path: string,
+      source: AsyncIterable<Uint8Array>,
+      spec: VolumeImport,
+    ): Promise<VolumeInfo>;
   };
 
   // --- snapshots (internal qcow2 snapshots of a stopped domain's disks) -------------------------

@@ -28,7 +28,7 @@ import { AgentErrorsFilter } from './agent-errors.filter';
 import { HostOpsService } from './host-ops.service';
 
 /** Parses a body with its contract schema; a bad one answers 400 naming the first bad field. */
-function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;

@@ -10,11 +10,13 @@
  * the agent's stable code; a 5xx, a timeout or no connection is thrown as a plain error and the
  * engine retries with backoff. Request bodies (which may hold LUKS keys) never enter an error.
  */
+import type { IncomingMessage } from 'node:http';
 import { request } from 'node:https';
 import {
   agentErrorSchema,
   CERT_OU,
   ErrorCode,
+  VOLUME_TRANSFER_HEADERS,
   type AgentEnsureImageInput,
   type AgentEnsureSegmentInput,
   type AgentEnsureVmRunningInput,
@@ -89,27 +91,7 @@ export class AgentClient {
             ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
             : {},
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : {};
-            } catch {
-              json = undefined;
-            }
-            if (status >= 200 && status < 300) return resolve(json as T);
-            const err = agentErrorSchema.safeParse(json);
-            const code = err.success ? err.data.code : ErrorCode.AGENT_HOST_FAILED;
-            const message = `agent ${this.hostName} ${method} ${url.pathname}: ${status} ${code}: ${err.success ? err.data.message : text.slice(0, 500)}`;
-            if (status >= 400 && status < 500 && status !== 408 && status !== 429)
-              return reject(new StepRefused(err.success ? err.data.message : message, code));
-            reject(new AgentCallError(message, status, code));
-          });
-        },
+        (res) => this.settle(res, method, url, resolve, reject),
       );
       req.on('timeout', () => req.destroy(new Error(`agent ${this.hostName}: timed out`)));
       req.on('error', (e) =>
@@ -122,6 +104,118 @@ export class AgentClient {
         ),
       );
       req.end(payload);
+    });
+  }
+
+  /** Reads an agent's answer: 2xx resolves with its JSON, 4xx is refused (no retry helps),
+   *  anything else is an `AgentCallError` the engine retries. */
+  private settle<T>(
+    res: IncomingMessage,
+    method: string,
+    url: URL,
+    resolve: (v: T) => void,
+    reject: (e: Error) => void,
+  ): void {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', (e) =>
+      reject(
+        new AgentCallError(
+          `agent ${this.hostName}: ${e.message}`,
+          0,
+          ErrorCode.HOST_AGENT_UNREACHABLE,
+        ),
+      ),
+    );
+    res.on('end', () => {
+      const status = res.statusCode ?? 0;
+      const text = Buffer.concat(chunks).toString('utf8');
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : {};
+      } catch {
+        json = undefined;
+      }
+      if (status >= 200 && status < 300) return resolve(json as T);
+      const err = agentErrorSchema.safeParse(json);
+      const code = err.success ? err.data.code : ErrorCode.AGENT_HOST_FAILED;
+      const message = `agent ${this.hostName} ${method} ${url.pathname}: ${status} ${code}: ${err.success ? err.data.message : text.slice(0, 500)}`;
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429)
+        return reject(new StepRefused(err.success ? err.data.message : message, code));
+      reject(new AgentCallError(message, status, code));
+    });
+  }
+
+  private tlsOptions() {
+    return {
+      key: this.tls.key,
+      cert: this.tls.cert,
+      ca: this.tls.ca,
+      // The agent's certificate names the host, not necessarily the address we dial.
+      checkServerIdentity: () => undefined,
+      timeout: TIMEOUT_MS,
+    };
+  }
+
+  /**
+   * Copies a volume file from this host to `to` for a cold migration: this host's export is
+   * piped into `to`'s import as it arrives (never buffered whole), both over mTLS with the
+   * control-plane certificate (agents accept no other, so hosts never talk to each other).
+   * The target verifies the SHA-256 this host announced before the copy appears. No key moves.
+   */
+  copyVolumeTo(to: AgentClient, input: { operationId: string; volumeId: string }) {
+    const H = VOLUME_TRANSFER_HEADERS;
+    const from = new URL(`/v1/volumes/${input.volumeId}/export`, this.baseUrl);
+    const into = new URL(`/v1/volumes/${input.volumeId}/import`, to.baseUrl);
+    return new Promise<AgentVolume>((resolveCopy, rejectCopy) => {
+      // Once the target has answered, the rest of the source stream is of no use.
+      const resolve = (v: AgentVolume) => {
+        resolveCopy(v);
+        src.destroy();
+      };
+      const reject = (e: Error) => {
+        rejectCopy(e);
+        src.destroy();
+      };
+      const unreachable = (who: AgentClient, url: URL) => (e: Error) =>
+        reject(
+          new AgentCallError(
+            `agent ${who.hostName} ${url.pathname}: ${e.message}`,
+            0,
+            ErrorCode.HOST_AGENT_UNREACHABLE,
+          ),
+        );
+      const src = request(from, { method: 'GET', ...this.tlsOptions() }, (res) => {
+        if (res.statusCode !== 200) return this.settle(res, 'GET', from, resolve, reject);
+        const sha256 = res.headers[H.sha256];
+        const base = res.headers[H.base];
+        const dst = request(
+          into,
+          {
+            method: 'POST',
+            ...to.tlsOptions(),
+            headers: {
+              'content-type': 'application/octet-stream',
+              ...(res.headers['content-length']
+                ? { 'content-length': res.headers['content-length'] }
+                : {}),
+              [H.operationId]: input.operationId,
+              ...(typeof sha256 === 'string' ? { [H.sha256]: sha256 } : {}),
+              ...(typeof base === 'string' ? { [H.base]: base } : {}),
+            },
+          },
+          (answer) => to.settle(answer, 'POST', into, resolve, reject),
+        );
+        dst.on('timeout', () => dst.destroy(new Error('timed out')));
+        dst.on('error', unreachable(to, into));
+        // A source that breaks off mid-stream must not look like a complete copy.
+        res.on('error', (e) => dst.destroy(e));
+        res.on('aborted', () => dst.destroy(new Error(`export from ${this.hostName} was cut off`)));
+        res.pipe(dst);
+      });
+      src.on('timeout', () => src.destroy(new Error('timed out')));
+      src.on('error', unreachable(this, from));
+      src.end();
     });
   }
 

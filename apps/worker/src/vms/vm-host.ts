@@ -134,9 +134,10 @@ export function vmHost(deps: VmWorkflowDeps) {
     await tx(`volume ${v.id}: remove`, (t) => removeVolume(t, { tenantId: v.tenantId, id: v.id }));
   };
 
-  /** Defines and starts the VM on its host with its keys, and records what the host answers.
-   *  Create, start and reboot share it: `ensure-running` converges whatever the host holds. */
-  async function startOnHost(c: VmContext): Promise<void> {
+  /** Defines and starts the VM on its host (or on `on`, a migration's target) with its keys,
+   *  and records what the host answers. Create, start, reboot and migrate share it:
+   *  `ensure-running` converges whatever the host holds. */
+  async function startOnHost(c: VmContext, on?: AgentClient): Promise<void> {
     const vm = await vmOf(c);
     const { flavor, nics } = await refs(vm, c.tenantId);
     const root = await rootVolume(c);
@@ -146,9 +147,7 @@ export function vmHost(deps: VmWorkflowDeps) {
     const sshAuthorizedKeys = await tx(`vm ${vm.id}: ssh keys`, (t) =>
       authorizedKeysOfVm(t, { tenantId: c.tenantId, vmId: vm.id }),
     );
-    const status = await (
-      await mustAgent(vm)
-    ).ensureRunning({
+    const status = await (on ?? (await mustAgent(vm))).ensureRunning({
       operationId: c.op.id,
       vm: {
         vmId: vm.id,

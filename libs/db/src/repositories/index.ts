@@ -19,3 +19,4 @@ export * from './host-lifecycle';
 export * from './vm-isolation-reports';
 export * from './segments';
 export * from './placement-recheck';
+export * from './vm-migrations';

@@ -11,7 +11,7 @@
  *
  * Platform scope: placement sees every tenant's VMs on a host.
  */
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import {
   place,
   rejectHost,
@@ -44,7 +44,8 @@ async function allocatedOn(tx: Tx, hostId: string) {
     })
     .from(vms)
     .innerJoin(flavors, eq(vms.flavorId, flavors.id))
-    .where(eq(vms.hostId, hostId));
+    // A VM being migrated books both its host and its target until it switches.
+    .where(or(eq(vms.hostId, hostId), eq(vms.migrationHostId, hostId)));
   return row!;
 }
 
@@ -102,14 +103,22 @@ export async function claimPlacement(
     options: PlaceOptions;
     /** Consider only these hosts (an operator's target list, a migration's destinations). */
     onlyHostIds?: readonly string[];
+    /** `migration`: claim a cold migration's target (`vms.migration_host_id`) for a VM that
+     *  holds a host; the default claims the VM's own host. */
+    slot?: 'host' | 'migration';
     maxRounds?: number;
   },
 ): Promise<ClaimResult> {
   let lastRejections: Rejection[] = [];
+  const migration = p.slot === 'migration';
   for (let round = 0; round < (p.maxRounds ?? 5); round++) {
     const snapshot = await withPlatform(db, `placement of vm ${p.vmId}: snapshot`, async (tx) => {
-      const [vm] = await tx.select({ hostId: vms.hostId }).from(vms).where(eq(vms.id, p.vmId));
-      return vm ? { held: vm.hostId, hosts: await loadPlacementHosts(tx, p.onlyHostIds) } : null;
+      const [vm] = await tx
+        .select({ hostId: vms.hostId, migrationHostId: vms.migrationHostId })
+        .from(vms)
+        .where(eq(vms.id, p.vmId));
+      const held = migration ? vm?.migrationHostId : vm?.hostId;
+      return vm ? { held, hosts: await loadPlacementHosts(tx, p.onlyHostIds) } : null;
     });
     if (!snapshot)
       return { ok: false, reason: 'vm_not_found', detail: `vm ${p.vmId} does not exist` };
@@ -138,8 +147,12 @@ export async function claimPlacement(
           if (rejection) return { ok: false as const, rejection };
           const updated = await tx
             .update(vms)
-            .set({ hostId: h.id, updatedAt: sql`now()` })
-            .where(and(eq(vms.id, p.vmId), isNull(vms.hostId)))
+            .set({ [migration ? 'migrationHostId' : 'hostId']: h.id, updatedAt: sql`now()` })
+            .where(
+              migration
+                ? and(eq(vms.id, p.vmId), isNotNull(vms.hostId), isNull(vms.migrationHostId))
+                : and(eq(vms.id, p.vmId), isNull(vms.hostId)),
+            )
             .returning({ id: vms.id });
           return { ok: updated.length === 1, rejection: null };
         },

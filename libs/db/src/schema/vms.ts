@@ -31,6 +31,9 @@ export const vms = pgTable(
       .notNull()
       .references(() => images.id, { onDelete: 'restrict' }),
     hostId: uuid().references(() => hosts.id, { onDelete: 'restrict' }),
+    /** The host a cold migration in flight is copying the VM to: its capacity is booked there
+     *  too until the VM switches hosts (placement counts both), and no other VM can take it. */
+    migrationHostId: uuid().references(() => hosts.id, { onDelete: 'restrict' }),
     desiredState: vmDesiredState().notNull().default('running'),
     observedState: vmObservedState().notNull().default('building'),
     mcsC1: smallint(),

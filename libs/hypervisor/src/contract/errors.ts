@@ -44,6 +44,8 @@ export const HypervisorErrorKind = {
    *  another bridge, or its trunk/underlay device is missing: not repairable without touching
    *  something the segment does not own. */
   SEGMENT_CONFLICT: 'segment_conflict',
+  /** A copied volume's bytes do not match the checksum its source host gave. */
+  CHECKSUM_MISMATCH: 'checksum_mismatch',
 } as const;
 
 export type HypervisorErrorKind = (typeof HypervisorErrorKind)[keyof typeof HypervisorErrorKind];
@@ -65,6 +67,7 @@ const CODE_OF: Record<HypervisorErrorKind, ErrorCode> = {
   snapshot_not_found: ErrorCode.NOT_FOUND,
   segment_in_use: ErrorCode.CONFLICT,
   segment_conflict: ErrorCode.CONFLICT,
+  checksum_mismatch: ErrorCode.VALIDATION_FAILED,
 };
 
 export function hypervisorError(

@@ -330,6 +330,26 @@ export function describeHypervisorContract(
       });
     });
 
+    describe('volume transfer', () => {
+      it('an exported LUKS volume imports elsewhere as the same volume; a wrong checksum leaves nothing', async () => {
+        const key = new TextEncoder().encode(`contract-key-${randomUUID()}`);
+        const from = volumePath();
+        await hv.volumes.create({ path: from, sizeBytes: 16 * 1024 * 1024, luks: { key } });
+        const out = await hv.volumes.export(from);
+        expect(out?.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(out?.backingFile).toBeUndefined();
+        const bad = volumePath();
+        expect(await kindOf(hv.volumes.import(bad, out!.open(), { sha256: '0'.repeat(64) }))).toBe(
+          'checksum_mismatch',
+        );
+        expect(await hv.volumes.info(bad)).toBeNull();
+        const to = volumePath();
+        const info = await hv.volumes.import(to, out!.open(), { sha256: out!.sha256 });
+        expect(info).toMatchObject({ virtualSizeBytes: 16 * 1024 * 1024, encrypted: true });
+        expect(await hv.volumes.export(volumePath())).toBeNull();
+      });
+    });
+
     describe('snapshots', () => {
       it('takes, lists, reverts and deletes named snapshots of a stopped domain with a LUKS disk', async () => {
         const secretUuid = newSecretUuid();

@@ -17,6 +17,7 @@ import type { Hypervisor, VolumeInfo, VolumeSpec } from '../hypervisor';
 import { KeyedLock } from '../util/keyed-lock';
 import { toAppError } from './libvirt-errors';
 import { CommandError, runCommand, withPrivateFile } from './runner';
+import { exportVolume, importVolume, type TransferDeps } from './volume-transfer';
 
 export interface QemuImagesOptions {
   /** Directories that volumes, their backing files and external data files must live in. */
@@ -192,7 +193,32 @@ export class QemuImages {
       }),
 
     info: async (volumePath: string) => this.volumeInfo(await this.allowedPath(volumePath, 'path')),
+
+    // Cold migration (volume-transfer.ts): the file as stored, no key involved.
+    export: (volumePath: string) => exportVolume(this.transferDeps(), volumePath),
+    import: (volumePath, source, spec) =>
+      this.locks.run(`vol:${path.resolve(volumePath)}`, () =>
+        importVolume(this.transferDeps(), volumePath, source, spec),
+      ),
   };
+
+  private transferDeps(): TransferDeps {
+    return {
+      allowedPath: (p, field) => this.allowedPath(p, field),
+      volumeInfo: (target) => this.volumeInfo(target),
+      backingFormat: async (target) => {
+        const j = JSON.parse(
+          await this.qemuImg(
+            ['info', '-f', 'qcow2', '--output=json', '-U', target],
+            `inspect volume ${target}`,
+            { path: target },
+          ),
+        ) as QemuImgInfo;
+        const f = j['backing-filename-format'];
+        return f === 'qcow2' || f === 'raw' ? f : undefined;
+      },
+    };
+  }
 
   /** Internal snapshot names of a qcow2 image, oldest first; needs no key. */
   async snapshotTags(path: string): Promise<string[]> {

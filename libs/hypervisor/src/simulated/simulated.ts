@@ -36,6 +36,8 @@
  * is reported by `capacity()` only), bridges/VXLAN/VLAN devices (segments are names in a map),
  * and transient domains.
  */
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import { parseDomainXml, domainToXml, type Domain } from '../domain/domain';
 import { hypervisorError, HypervisorErrorKind as K } from '../contract/errors';
 import { checkLuksKey, checkSnapshotName } from '../contract/keys';
@@ -512,6 +514,72 @@ export class SimulatedHypervisor implements Hypervisor {
       const v = this.volumeMap.get(path);
       return v ? { ...v.info } : null;
     },
+
+    // A simulated volume has no file: its "bytes" are its description, so a copy between two
+    // simulated hosts still streams, and is checksummed, like a real one.
+    export: async (path: string) => {
+      const v = this.volumeMap.get(path);
+      if (!v) return null;
+      const bytes = Buffer.from(
+        JSON.stringify({
+          simulatedVolume: 1,
+          virtualSizeBytes: v.info.virtualSizeBytes,
+          encrypted: v.info.encrypted,
+          backingFile: v.info.backingFile ? basename(v.info.backingFile) : null,
+        }),
+      );
+      return {
+        sizeBytes: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        ...(v.info.backingFile
+          ? { backingFile: { name: basename(v.info.backingFile), format: 'qcow2' as const } }
+          : {}),
+        open: async function* () {
+          yield bytes;
+        },
+      };
+    },
+
+    import: async (path, source, spec) =>
+      this.withLock(`vol:${path}`, async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of source) chunks.push(Buffer.from(c));
+        const bytes = Buffer.concat(chunks);
+        const actual = createHash('sha256').update(bytes).digest('hex');
+        if (actual !== spec.sha256)
+          throw hypervisorError(
+            K.CHECKSUM_MISMATCH,
+            `copy of ${path} has sha256 ${actual}, expected ${spec.sha256}`,
+            { field: 'sha256', path },
+          );
+        let copy: { virtualSizeBytes: number; encrypted: boolean; backingFile: string | null };
+        try {
+          copy = JSON.parse(bytes.toString('utf8')) as typeof copy;
+        } catch {
+          throw hypervisorError(K.VOLUME_UNTRUSTED, `copy of ${path} is not a simulated volume`, {
+            path,
+          });
+        }
+        if ((copy.backingFile === null) !== (spec.backingFile === undefined))
+          throw hypervisorError(
+            K.VOLUME_UNTRUSTED,
+            `copy of ${path}: backing file ${copy.backingFile ?? 'none'} but base ${spec.backingFile?.path ?? 'none'} given`,
+            { field: 'backingFile', path },
+          );
+        const previous = this.volumeMap.get(path)?.info.virtualSizeBytes ?? 0;
+        this.reserveStorage(path, Math.max(0, copy.virtualSizeBytes - previous));
+        const info: VolumeInfo = {
+          path,
+          format: 'qcow2',
+          virtualSizeBytes: copy.virtualSizeBytes,
+          actualSizeBytes: QCOW2_EMPTY_BYTES,
+          encrypted: copy.encrypted,
+        };
+        if (spec.backingFile) info.backingFile = spec.backingFile.path;
+        this.volumeMap.set(path, { info });
+        await this.delay('volumeCreate', path);
+        return { ...info };
+      }),
   };
 
   // --- networks ----------------------------------------------------------------------------------

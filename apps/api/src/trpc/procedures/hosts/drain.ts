@@ -1,19 +1,20 @@
-import { drainHostOutput, hostByIdInput } from '@palisade/contracts';
-import { insertOperation, setHostState, withPlatform } from '@palisade/db';
+import { AppError, ErrorCode, drainHostOutput, hostByIdInput } from '@palisade/contracts';
+import { activeOperationOnTarget, insertOperation, setHostState, withPlatform } from '@palisade/db';
 import { auditOf } from '../../audit';
 import { platformProcedure } from '../../trpc';
 import { auditHostChange, lockedHost, refuseEnrolling } from './lifecycle';
 import { toHost } from './to-dto';
 
-/** How long a recorded drain may stay open; it ends at once today (nothing is migrated). */
-const DRAIN_DEADLINE_MS = 60 * 60_000;
+/** How long a drain may run: each VM's cold migration copies its disks (the sweeper ends a drain
+ *  past this, with the reason). */
+const DRAIN_DEADLINE_MS = 6 * 60 * 60_000;
 
 /**
- * Marks a host `draining` (operators): placement stops choosing it at once (its filter refuses
- * draining hosts), and its VMs keep running. A `host.drain` operation records the request with a
- * `migrate-vms` step that is skipped: live migration workflows do not exist yet, so the operator
- * moves or stops the VMs, then puts the host in maintenance. Idempotent: draining a draining host
- * records nothing new and answers the last drain operation's id.
+ * Drains a host (operators): it becomes `draining` at once, so placement stops choosing it, and a
+ * `host.drain` operation is recorded for the worker (apps/worker/src/hosts/drain-workflow.ts),
+ * which cold-migrates every VM away, one `vm.migrate` operation per VM, then puts the host in
+ * `maintenance`. Idempotent: while a drain of the host is unfinished, draining again records
+ * nothing new and answers that drain's id; after a failed drain it starts a new one.
  */
 export const drain = platformProcedure('platform.host.write')
   .meta({
@@ -22,7 +23,7 @@ export const drain = platformProcedure('platform.host.write')
       path: '/admin/hosts/{id}/drain',
       protect: true,
       tags: ['admin: hosts'],
-      summary: 'Drain a host: no new VMs are placed on it',
+      summary: 'Drain a host: no new VMs are placed on it, its VMs move away, then maintenance',
     },
   })
   .input(hostByIdInput)
@@ -31,29 +32,22 @@ export const drain = platformProcedure('platform.host.write')
     withPlatform(ctx.db, `drain host ${input.id}`, async (tx) => {
       const host = await lockedHost(tx, input.id);
       refuseEnrolling(host, 'drain');
+      const running = await activeOperationOnTarget(tx, { targetId: host.id });
+      if (running?.kind === 'host.drain') return { host: toHost(host), operationId: running.id };
+      if (running)
+        throw new AppError(ErrorCode.OPERATION_IN_PROGRESS, `host ${host.name}: ${running.kind}`, {
+          userMessage: `Host ${host.name} has an operation in progress (${running.kind}).`,
+        });
       const after = await setHostState(tx, { id: host.id, state: 'draining' });
-      const now = new Date();
       const op = await insertOperation(tx, {
         tenantId: null,
         kind: 'host.drain',
         targetType: 'host',
         targetId: host.id,
-        state: 'succeeded',
-        steps: [
-          {
-            name: 'mark-draining',
-            state: 'done',
-            startedAt: now.toISOString(),
-            finishedAt: now.toISOString(),
-          },
-          { name: 'migrate-vms', state: 'skipped', error: 'live migration is not implemented' },
-        ],
-        progress: 100,
-        deadline: new Date(now.getTime() + DRAIN_DEADLINE_MS),
+        state: 'pending',
+        deadline: new Date(Date.now() + DRAIN_DEADLINE_MS),
         requestId: ctx.requestId,
         actor: ctx.principal.subject,
-        startedAt: now,
-        finishedAt: now,
       });
       await auditHostChange(
         tx,

@@ -1,0 +1,2 @@
+ALTER TABLE "vms" ADD COLUMN "migration_host_id" uuid;--> statement-breakpoint
+ALTER TABLE "vms" ADD CONSTRAINT "vms_migration_host_id_hosts_id_fk" FOREIGN KEY ("migration_host_id") REFERENCES "public"."hosts"("id") ON DELETE restrict ON UPDATE no action;
