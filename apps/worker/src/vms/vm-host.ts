@@ -3,11 +3,12 @@
  * agent of its host, the root volume and its key, crypto-erase, and the two power moves
  * (`startOnHost` converges the host to running with the keys; `stopOnHost` stops and records).
  * Workflows (vm, volume, snapshot, migration) build on these instead of their own copies.
+ * A VM's definition always lists its root volume and every data volume attached to it.
  *
  * Must never: put a key in job data, a log or an error; guess a VM's state.
  */
 
-import { ErrorCode } from '@palisade/contracts';
+import { ErrorCode, type AgentEnsureVmRunningInput } from '@palisade/contracts';
 import {
   authorizedKeysOfVm,
   getFlavor,
@@ -133,21 +134,44 @@ export function vmHost(deps: VmWorkflowDeps) {
     await tx(`volume ${v.id}: remove`, (t) => removeVolume(t, { tenantId: v.tenantId, id: v.id }));
   };
 
-  /** Defines and starts the VM on its host with its keys, and records what the host answers.
-   *  Create, start and reboot share it: `ensure-running` converges whatever the host holds. */
-  async function startOnHost(c: VmContext): Promise<void> {
+  /** The tenant's data volumes attached to the VM (made on its host), oldest first so their
+   *  device names stay put from one definition to the next. The root volume is not among them. */
+  const dataVolumes = async (c: VmContext) => {
+    const rows = await tx(`vm ${c.vmId}: volumes`, (t) =>
+      volumesOfVm(t, { tenantId: c.tenantId, vmId: c.vmId }),
+    );
+    return rows
+      .filter((v) => v.name !== `root-${c.vmId}` && v.status === 'attached')
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+  };
+
+  /** The key of every disk the VM's definition has (root first), by volume ID. */
+  const diskKeysOf = async (c: VmContext): Promise<Record<string, string>> => {
+    const root = await rootVolume(c);
+    if (!root) throw new Error(`vm ${c.vmId}: root volume missing`);
+    const keys: Record<string, string> = { [root.id]: keyOf(root) };
+    for (const v of await dataVolumes(c)) keys[v.id] = keyOf(v);
+    return keys;
+  };
+
+  /** What the host is sent to define the VM: its definition (root disk, then every attached
+   *  data volume) and the key of each disk. */
+  async function definitionOf(c: VmContext): Promise<AgentEnsureVmRunningInput> {
     const vm = await vmOf(c);
     const { flavor, nics } = await refs(vm, c.tenantId);
     const root = await rootVolume(c);
     if (!root) throw new Error(`vm ${vm.id}: root volume missing`);
     if (vm.mcsC1 === null || vm.mcsC2 === null) throw new Error(`vm ${vm.id} has no MCS pair`);
+    const data = await dataVolumes(c);
     // The snapshots taken at create: a key the tenant deleted since still reaches the seed.
     const sshAuthorizedKeys = await tx(`vm ${vm.id}: ssh keys`, (t) =>
       authorizedKeysOfVm(t, { tenantId: c.tenantId, vmId: vm.id }),
     );
-    const status = await (
-      await mustAgent(vm)
-    ).ensureRunning({
+    const iotune = {
+      ...(flavor.diskIops ? { totalIops: flavor.diskIops } : {}),
+      ...(flavor.diskBytesSec ? { totalBytesSec: flavor.diskBytesSec } : {}),
+    };
+    return {
       operationId: c.op.id,
       vm: {
         vmId: vm.id,
@@ -168,15 +192,8 @@ export function vmHost(deps: VmWorkflowDeps) {
         },
         console: { vnc: 'none' },
         disks: [
-          {
-            id: root.id,
-            volumeId: root.id,
-            bootOrder: 1,
-            iotune: {
-              ...(flavor.diskIops ? { totalIops: flavor.diskIops } : {}),
-              ...(flavor.diskBytesSec ? { totalBytesSec: flavor.diskBytesSec } : {}),
-            },
-          },
+          { id: root.id, volumeId: root.id, bootOrder: 1, iotune },
+          ...data.map((v) => ({ id: v.id, volumeId: v.id, iotune })),
         ],
         nics: nics.map(({ nic, network }) => {
           const subnet = ipv4Subnet(network.cidr, network.gateway);
@@ -196,8 +213,15 @@ export function vmHost(deps: VmWorkflowDeps) {
         ...(vm.userData ? { userData: vm.userData } : {}),
         sshAuthorizedKeys,
       },
-      keys: { [root.id]: keyOf(root) },
-    });
+      keys: Object.fromEntries([root, ...data].map((v) => [v.id, keyOf(v)])),
+    };
+  }
+
+  /** Defines and starts the VM on its host with its keys, and records what the host answers.
+   *  Create, start and reboot share it: `ensure-running` converges whatever the host holds. */
+  async function startOnHost(c: VmContext): Promise<void> {
+    const vm = await vmOf(c);
+    const status = await (await mustAgent(vm)).ensureRunning(await definitionOf(c));
     await tx(`vm ${vm.id}: observed`, (t) =>
       updateVm(t, {
         tenantId: c.tenantId,
@@ -207,6 +231,13 @@ export function vmHost(deps: VmWorkflowDeps) {
     );
     if (status.state !== 'running')
       throw new Error(`vm ${vm.id} is ${status.state} on its host after start`);
+  }
+
+  /** Redefines a stopped VM on its host with the disks its rows say (attach, detach); the host
+   *  refuses (409) while the VM runs. */
+  async function defineOnHost(c: VmContext): Promise<void> {
+    const vm = await vmOf(c);
+    await (await mustAgent(vm)).defineStopped(await definitionOf(c));
   }
 
   /** Stops the VM (ACPI, then forced after the agent's timeout, or forced at once) and records
@@ -236,6 +267,10 @@ export function vmHost(deps: VmWorkflowDeps) {
     eraseVolume,
     startOnHost,
     stopOnHost,
+    dataVolumes,
+    diskKeysOf,
+    definitionOf,
+    defineOnHost,
   };
 }
 
