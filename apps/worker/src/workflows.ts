@@ -5,10 +5,16 @@
  */
 import type { Workflow } from './operations/engine';
 import type { VmWorkflowDeps } from './vms/vm-host';
+import { snapshotWorkflows } from './snapshots/snapshot-workflows';
 import { vmWorkflows } from './vms/vm-workflows';
+import { volumeWorkflows } from './volumes/volume-workflows';
 
 export type WorkflowDeps = VmWorkflowDeps;
 
 export function allWorkflows(deps: WorkflowDeps): Workflow<unknown>[] {
-  return [...vmWorkflows(deps)] as Workflow<unknown>[];
+  return [
+    ...vmWorkflows(deps),
+    ...volumeWorkflows(deps),
+    ...snapshotWorkflows(deps),
+  ] as Workflow<unknown>[];
 }

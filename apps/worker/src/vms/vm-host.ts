@@ -64,8 +64,8 @@ export function vmHost(deps: VmWorkflowDeps) {
     return vm;
   };
 
-  /** The agent of the VM's host, or null when the VM holds no host. */
-  const agentOf = async (vm: VmRow): Promise<AgentClient | null> => {
+  /** The agent of the VM's (or volume's) host, or null when it holds no host. */
+  const agentOf = async (vm: { hostId: string | null }): Promise<AgentClient | null> => {
     if (!vm.hostId) return null;
     const host = await tx(`host ${vm.hostId}: read`, (t) => getHostById(t, { id: vm.hostId! }));
     if (!host?.agentUrl)
@@ -75,7 +75,7 @@ export function vmHost(deps: VmWorkflowDeps) {
       );
     return new AgentClient(host.agentUrl, deps.tls, host.name);
   };
-  const mustAgent = async (vm: VmRow) => {
+  const mustAgent = async (vm: { id: string; hostId: string | null }) => {
     const a = await agentOf(vm);
     if (!a) throw new Error(`vm ${vm.id} has no host yet`);
     return a;
@@ -117,9 +117,9 @@ export function vmHost(deps: VmWorkflowDeps) {
       };
     });
 
-  /** Removes a root volume from its host and the database: crypto-erase first. */
+  /** Removes a volume from its host and the database: crypto-erase first. */
   const eraseVolume = async (
-    c: VmContext,
+    c: { op: OperationRow },
     agent: AgentClient | null,
     v: { id: string; tenantId: string },
   ) => {
