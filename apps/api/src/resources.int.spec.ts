@@ -464,6 +464,15 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
       const early = await mutate('volumes.attach', { id, vmId: vm.id });
       expect(early).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
       await setVolume(id, 'available');
+      // No hot-plug: a running VM is refused at once, and nothing changed.
+      await observe(api.db, vm.id, 'running');
+      const live = await mutate('volumes.attach', { id, vmId: vm.id });
+      expect(live).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
+      expect(live.message).toBe(
+        'VM with-disk is running; stop it to attach a volume (volumes attach and detach only while the VM is stopped).',
+      );
+      expect((await query('volumes.get', { id })).data).toMatchObject({ vmId: null });
+      await observe(api.db, vm.id, 'stopped');
       const attached = (await mutate('volumes.attach', { id, vmId: vm.id })).data as {
         volume: { vmId: string };
         operation: Operation;
