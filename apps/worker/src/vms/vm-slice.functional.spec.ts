@@ -45,9 +45,9 @@ import {
   type LabHost,
   type NetnsLab,
 } from '@palisade/testkit';
-import { WorkflowEngine, type Workflow } from '../operations/engine';
+import { WorkflowEngine } from '../operations/engine';
 import { AgentClient, controlPlaneClientTls, type ClientTls } from './agent-client';
-import { vmWorkflows } from './vm-workflows';
+import { allWorkflows } from '../workflows';
 
 const exec = promisify(execFile);
 const stack = loadStack('test');
@@ -243,11 +243,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       AGENT_SIMULATED_SECURITY: 'none',
     });
 
-    const workflows = vmWorkflows({
-      db,
-      tls,
-      masterKey: Buffer.alloc(32, 3),
-    }) as Workflow<unknown>[];
+    const workflows = allWorkflows({ db, tls, masterKey: Buffer.alloc(32, 3) });
     engine = new WorkflowEngine(db, new Map(workflows.map((w) => [w.kind, w])));
     for (const h of [hosts.real, hosts.sim])
       await until('agent listens', START_BOUND_MS, () => h!.client.list(), h!.log);
@@ -352,6 +348,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
   async function cleanDb() {
     await withPlatform(db, 'test cleanup: slice', async (tx) => {
       await tx.delete(schema.operations).where(eq(schema.operations.tenantId, ids.tenant));
+      await tx.delete(schema.snapshots).where(eq(schema.snapshots.tenantId, ids.tenant));
       await tx.delete(schema.volumes).where(eq(schema.volumes.tenantId, ids.tenant));
       await tx.delete(schema.vms).where(eq(schema.vms.tenantId, ids.tenant));
       await tx.delete(schema.networks).where(eq(schema.networks.tenantId, ids.tenant));
@@ -498,6 +495,77 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
           .where(eq(schema.volumes.tenantId, ids.tenant)),
       }));
       expect(left).toEqual({ vms: [], nics: [], volumes: [] });
+    },
+    20 * 60_000,
+  );
+  it(
+    'a data volume attached through REST is a disk the guest sees; detached and deleted, nothing is left',
+    async () => {
+      const run = async (accepted: { status: number; body: Record<string, unknown> }) => {
+        expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+        const op = accepted.body.operation as { id: string };
+        const outcome = await engine.run(op.id, { attemptsMade: 0, maxAttempts: 1 });
+        expect(outcome, JSON.stringify((await rest('GET', `/operations/${op.id}`)).body)).toBe(
+          'succeeded',
+        );
+      };
+      // The guest lists its virtio disks and their sizes (512-byte sectors) on the console.
+      const userData = [
+        '#!/bin/sh',
+        'for s in /sys/block/vd*; do echo "VOLTEST disk=${s##*/} sectors=$(cat $s/size)"; done',
+        'echo VOLTEST done',
+      ].join('\n');
+      const created = await rest('POST', '/vms', {
+        name: `vol-${suffix}`,
+        flavorId: ids.flavor,
+        imageId: ids.image,
+        networkId: hosts.real!.networkId,
+        userData,
+      });
+      const vmId = (created.body.vm as { id: string }).id;
+      await run(created);
+      await run(await rest('POST', `/vms/${vmId}/force-off`, {}));
+
+      const made = await rest('POST', '/volumes', { name: `data-${suffix}`, sizeGiB: 2 });
+      const volumeId = (made.body.volume as { id: string }).id;
+      await run(made);
+      await run(await rest('POST', `/volumes/${volumeId}/attach`, { vmId }));
+      const volumePath = path.join(hosts.real!.state, 'volumes', `${volumeId}.qcow2`);
+      expect(existsSync(volumePath)).toBe(true);
+      const defined = await virsh('dumpxml', '--inactive', vmId);
+      expect(defined).toContain(volumePath);
+      expect(defined).toContain(`<secret type='passphrase' uuid='${volumeId}'/>`);
+
+      await run(await rest('POST', `/vms/${vmId}/start`, {}));
+      const serial = new SerialConsole((await virsh('ttyconsole', vmId)).trim());
+      try {
+        await serial.open();
+        await serial.waitFor(/VOLTEST done/);
+      } finally {
+        serial.close();
+      }
+      // 2 GiB = 4194304 sectors: the data volume, decrypted by QEMU with the key from the worker.
+      const disks = [...serial.text.matchAll(/VOLTEST disk=(vd[a-z]+) sectors=(\d+)/g)].map(
+        (m) => `${m[1]}:${m[2]}`,
+      );
+      expect(disks.filter((d) => d.endsWith(':4194304'))).toHaveLength(1);
+      console.log(`[volume] guest disks: ${disks.join(' ')}`);
+
+      await run(await rest('POST', `/vms/${vmId}/force-off`, {}));
+      await run(await rest('POST', `/volumes/${volumeId}/detach`, {}));
+      expect(await virsh('dumpxml', '--inactive', vmId)).not.toContain(volumePath);
+      await run(await rest('DELETE', `/volumes/${volumeId}`));
+
+      // Nothing left of the volume: no file, no secret, no row.
+      expect(existsSync(volumePath)).toBe(false);
+      expect(await virsh('secret-list')).not.toContain(volumeId);
+      expect((await rest('GET', `/volumes/${volumeId}`)).status).toBe(404);
+      const rows = await withPlatform(db, 'test: volume row', (tx) =>
+        tx.select().from(schema.volumes).where(eq(schema.volumes.id, volumeId)),
+      );
+      expect(rows).toEqual([]);
+      await run(await rest('DELETE', `/vms/${vmId}`));
+      expect(await virsh('list', '--all', '--uuid')).not.toContain(vmId);
     },
     20 * 60_000,
   );
