@@ -479,12 +479,27 @@ describe('volume and snapshot workflows (real Postgres, simulated agents over mT
     await expectLedgerEqualsReal();
   });
 
-  it('a VM running on its host refuses snapshot, extend and detach; each is given back and the ledger equals the real resources', async () => {
+  it('a VM running on its host refuses snapshots (create, revert, delete), extend and detach; each is given back and the ledger equals the real resources', async () => {
     const vm = await stoppedVm(0);
     const id = await createVolume('busy', 1);
     await run(await attach(id, vm.id), 'succeeded');
+    const kept = await createSnapshot(vm.id, 'kept');
+    await run(kept.opId, 'succeeded');
     // The host runs the VM: a start reached it after the API accepted these requests.
     await run(await accept('vm.start', 'vm', async () => ({ targetId: vm.id })), 'succeeded');
+
+    const rev = await run(await snapshotOp('snapshot.revert', vm.id, kept.snapshotId), 'failed');
+    expect(rev.errorMessage).toBe(
+      `VM ${vm.name} is running on its host; stop it to revert to a snapshot.`,
+    );
+    // A refused delete gives the snapshot back: the row is available and counted again.
+    const del = await run(await snapshotOp('snapshot.delete', vm.id, kept.snapshotId), 'failed');
+    expect(del.errorMessage).toBe(
+      `VM ${vm.name} is running on its host; stop it to delete a snapshot.`,
+    );
+    expect(await readSnapshot(kept.snapshotId)).toMatchObject({ status: 'available' });
+    expect((await agents[0]!.client.listSnapshots(vm.id)).items).toEqual([kept.snapshotId]);
+    await expectLedgerEqualsReal();
 
     const snap = await createSnapshot(vm.id, 'live');
     const failed = await run(snap.opId, 'failed');
@@ -493,7 +508,7 @@ describe('volume and snapshot workflows (real Postgres, simulated agents over mT
       `VM ${vm.name} is running on its host; stop it to take a snapshot.`,
     );
     expect(await readSnapshot(snap.snapshotId)).toBeUndefined();
-    expect((await agents[0]!.client.listSnapshots(vm.id)).items).toEqual([]);
+    expect((await agents[0]!.client.listSnapshots(vm.id)).items).toEqual([kept.snapshotId]);
     await expectLedgerEqualsReal();
 
     const ext = await run(await extend(id, 1, 5), 'failed');
