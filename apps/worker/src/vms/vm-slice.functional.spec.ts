@@ -5,6 +5,9 @@
  * guest under TCG, booted from a LUKS root volume on the image, whose serial console prints the
  * READY marker with the hostname from its NoCloud seed. Then `DELETE /v1/vms/{id}` -> nothing
  * left on the host (domain, secret, volume, seed, tap) or in the database (VM, NIC, volume).
+ * A second test attaches a data volume through REST to the stopped guest: started again, the
+ * guest lists it and writes to it (readable through LUKS with its key, not in the file in the
+ * clear); detach and delete leave no file, secret or row.
  *
  * The workflow engine runs in this process on exactly this test's operations (no queue): a
  * worker process with its outbox relay would also run other suites' pending VM operations in
@@ -19,11 +22,14 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import {
+  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
+  readSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -48,6 +54,7 @@ import {
 import { WorkflowEngine } from '../operations/engine';
 import { AgentClient, controlPlaneClientTls, type ClientTls } from './agent-client';
 import { allWorkflows } from '../workflows';
+import { unwrapVolumeKey } from './volume-keys';
 
 const exec = promisify(execFile);
 const stack = loadStack('test');
@@ -504,15 +511,20 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       const run = async (accepted: { status: number; body: Record<string, unknown> }) => {
         expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
         const op = accepted.body.operation as { id: string };
+        const started = Date.now();
         const outcome = await engine.run(op.id, { attemptsMade: 0, maxAttempts: 1 });
+        const ms = Date.now() - started;
         expect(outcome, JSON.stringify((await rest('GET', `/operations/${op.id}`)).body)).toBe(
           'succeeded',
         );
+        return ms;
       };
       // The guest lists its virtio disks and their sizes (512-byte sectors) on the console.
       const userData = [
         '#!/bin/sh',
         'for s in /sys/block/vd*; do echo "VOLTEST disk=${s##*/} sectors=$(cat $s/size)"; done',
+        // ...and writes its hostname onto the 2 GiB one (the data volume), if it has one.
+        'for s in /sys/block/vd*; do [ "$(cat $s/size)" = 4194304 ] && printf "PALISADE-VOLUME-%s." "$(hostname)" > /dev/${s##*/}; done',
         'echo VOLTEST done',
       ].join('\n');
       const created = await rest('POST', '/vms', {
@@ -529,21 +541,32 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       const made = await rest('POST', '/volumes', { name: `data-${suffix}`, sizeGiB: 2 });
       const volumeId = (made.body.volume as { id: string }).id;
       await run(made);
-      await run(await rest('POST', `/volumes/${volumeId}/attach`, { vmId }));
+      const attachMs = await run(await rest('POST', `/volumes/${volumeId}/attach`, { vmId }));
       const volumePath = path.join(hosts.real!.state, 'volumes', `${volumeId}.qcow2`);
       expect(existsSync(volumePath)).toBe(true);
       const defined = await virsh('dumpxml', '--inactive', vmId);
       expect(defined).toContain(volumePath);
       expect(defined).toContain(`<secret type='passphrase' uuid='${volumeId}'/>`);
+      // Raw baseline in the same run: the same persistent XML through `virsh define` alone.
+      const xmlFile = path.join(lab.dir, `${vmId}-attached.xml`);
+      writeFileSync(xmlFile, defined);
+      const rawStart = Date.now();
+      await virsh('define', xmlFile);
+      const rawDefineMs = Date.now() - rawStart;
 
+      const startedAt = Date.now();
       await run(await rest('POST', `/vms/${vmId}/start`, {}));
       const serial = new SerialConsole((await virsh('ttyconsole', vmId)).trim());
       try {
         await serial.open();
-        await serial.waitFor(/VOLTEST done/);
+        // USERDATA-DONE comes after the guest flushed every disk (the Tiny init's sync).
+        await serial.waitFor(/PALISADE-TINY USERDATA-DONE/);
       } finally {
         serial.close();
       }
+      console.log(
+        `[measure] volume.attach (LUKS qcow2 made on the host + define) ${attachMs} ms; raw virsh define of the same XML ${rawDefineMs} ms; vm.start -> guest lists the volume ${Date.now() - startedAt} ms`,
+      );
       // 2 GiB = 4194304 sectors: the data volume, decrypted by QEMU with the key from the worker.
       const disks = [...serial.text.matchAll(/VOLTEST disk=(vd[a-z]+) sectors=(\d+)/g)].map(
         (m) => `${m[1]}:${m[2]}`,
@@ -552,6 +575,41 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       console.log(`[volume] guest disks: ${disks.join(' ')}`);
 
       await run(await rest('POST', `/vms/${vmId}/force-off`, {}));
+      // What the guest wrote is on the volume through LUKS, and not in the file in the clear.
+      const [row] = await withPlatform(db, 'test: data volume', (tx) =>
+        tx.select().from(schema.volumes).where(eq(schema.volumes.id, volumeId)),
+      );
+      const keyFile = path.join(lab.dir, `${volumeId}.key`);
+      writeFileSync(
+        keyFile,
+        unwrapVolumeKey(Buffer.alloc(32, 3), {
+          tenantId: ids.tenant,
+          volumeId,
+          wrapped: row!.wrappedKey!,
+        }),
+        { mode: 0o600 },
+      );
+      const plain = path.join(lab.dir, `${volumeId}.raw`);
+      await exec('qemu-img', [
+        'convert',
+        '--object',
+        `secret,id=k,file=${keyFile},format=raw`,
+        '--image-opts',
+        `driver=qcow2,file.filename=${volumePath},encrypt.key-secret=k`,
+        '-O',
+        'raw',
+        plain,
+      ]);
+      rmSync(keyFile);
+      const mark = `PALISADE-VOLUME-vol-${suffix}.`;
+      const head = Buffer.alloc(mark.length);
+      const fd = openSync(plain, 'r');
+      readSync(fd, head, 0, head.length, 0);
+      closeSync(fd);
+      rmSync(plain);
+      expect(head.toString('latin1')).toBe(mark);
+      expect(readFileSync(volumePath).includes(Buffer.from(mark))).toBe(false);
+
       await run(await rest('POST', `/volumes/${volumeId}/detach`, {}));
       expect(await virsh('dumpxml', '--inactive', vmId)).not.toContain(volumePath);
       await run(await rest('DELETE', `/volumes/${volumeId}`));

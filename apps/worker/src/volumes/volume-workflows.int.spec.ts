@@ -15,7 +15,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { and, eq, inArray, notInArray } from 'drizzle-orm';
+import { and, eq, notInArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, schema, withPlatform, type Db } from '@palisade/db';
 import { loadStack } from '@palisade/testkit';
@@ -25,6 +25,7 @@ import {
   startAgentProcess,
   type AgentProcess,
 } from '../testing/agent-process';
+import { insertHostsWithNetworks, removeTenantWorkloads } from '../testing/host-fixture';
 import { controlPlaneClientTls, type ClientTls } from '../vms/agent-client';
 import { unwrapVolumeKey } from '../vms/volume-keys';
 import { allWorkflows } from '../workflows';
@@ -98,50 +99,18 @@ describe('volume and snapshot workflows (real Postgres, simulated agents over mT
         })
         .returning();
       ids.image = img!.id;
-      // One fabric per host, so the network decides which host a VM lands on.
-      for (const [i, agent] of agents.entries()) {
-        const [host] = await tx
-          .insert(schema.hosts)
-          .values({
-            name: agent.name,
-            state: 'up',
-            agentUrl: agent.url,
-            cpus: 8,
-            ramMib: 8192,
-            diskGib: 100,
-            securityModels: ['selinux', 'dac'],
-            acceleration: 'kvm',
-            compliance: { status: 'compliant' },
-          })
-          .returning();
-        const [fabric] = await tx
-          .insert(schema.fabrics)
-          .values({
-            name: `volwf-${suffix}-${i}`,
-            type: 'vxlan',
-            device: 'ul0',
-            segmentRanges: '100-200',
-          })
-          .returning();
-        await tx.insert(schema.hostFabrics).values({ hostId: host!.id, fabricId: fabric!.id });
-        const [network] = await tx
-          .insert(schema.networks)
-          .values({
-            tenantId: ids.tenant,
-            fabricId: fabric!.id,
-            name: `volwf-net-${i}`,
-            segmentType: 'vxlan',
-            segmentId: 100 + i,
-            cidr: '10.30.0.0/24',
-            gateway: '10.30.0.1',
-            status: 'active',
-          })
-          .returning();
-        ids.hosts.push(host!.id);
-        ids.fabrics.push(fabric!.id);
-        ids.networks.push(network!.id);
-      }
     });
+    // One fabric per host, so the network decides which host a VM lands on.
+    Object.assign(
+      ids,
+      await insertHostsWithNetworks(db, {
+        tenantId: ids.tenant,
+        agents,
+        prefix: `volwf-${suffix}`,
+        cidr: '10.30.0.0/24',
+        gateway: '10.30.0.1',
+      }),
+    );
     workflows = new Map(allWorkflows({ db, tls, masterKey }).map((w) => [w.kind, w]));
     engine = new WorkflowEngine(db, workflows);
   }, 3 * AGENT_START_BOUND_MS);
@@ -149,16 +118,9 @@ describe('volume and snapshot workflows (real Postgres, simulated agents over mT
   afterAll(async () => {
     for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGTERM');
     // The tenant, its ledger and its audit events stay: audit events are append-only.
+    if (ids.tenant) await removeTenantWorkloads(db, ids.tenant, ids);
     if (ids.tenant)
       await withPlatform(db, 'test cleanup: volume workflows', async (tx) => {
-        await tx.delete(schema.operations).where(eq(schema.operations.tenantId, ids.tenant));
-        await tx.delete(schema.snapshots).where(eq(schema.snapshots.tenantId, ids.tenant));
-        await tx.delete(schema.volumes).where(eq(schema.volumes.tenantId, ids.tenant));
-        await tx.delete(schema.vms).where(eq(schema.vms.tenantId, ids.tenant));
-        await tx.delete(schema.networks).where(eq(schema.networks.tenantId, ids.tenant));
-        await tx.delete(schema.hostFabrics).where(inArray(schema.hostFabrics.hostId, ids.hosts));
-        await tx.delete(schema.fabrics).where(inArray(schema.fabrics.id, ids.fabrics));
-        await tx.delete(schema.hosts).where(inArray(schema.hosts.id, ids.hosts));
         await tx.delete(schema.images).where(eq(schema.images.id, ids.image));
         await tx.delete(schema.flavors).where(eq(schema.flavors.id, ids.flavor));
       });
