@@ -25,6 +25,7 @@ import {
   type Db,
   type OperationRow,
   type VmRow,
+  type VolumeRow,
 } from '@palisade/db';
 import { ipv4Subnet } from '@palisade/domain';
 import { StepRefused } from '../operations/engine';
@@ -155,14 +156,18 @@ export function vmHost(deps: VmWorkflowDeps) {
   };
 
   /** What the host is sent to define the VM: its definition (root disk, then every attached
-   *  data volume) and the key of each disk. */
-  async function definitionOf(c: VmContext): Promise<AgentEnsureVmRunningInput> {
+   *  data volume, then `also`: a volume being attached) and the key of each disk. */
+  async function definitionOf(
+    c: VmContext,
+    also: VolumeRow[] = [],
+  ): Promise<AgentEnsureVmRunningInput> {
     const vm = await vmOf(c);
     const { flavor, nics } = await refs(vm, c.tenantId);
     const root = await rootVolume(c);
     if (!root) throw new Error(`vm ${vm.id}: root volume missing`);
     if (vm.mcsC1 === null || vm.mcsC2 === null) throw new Error(`vm ${vm.id} has no MCS pair`);
-    const data = await dataVolumes(c);
+    const attached = await dataVolumes(c);
+    const data = [...attached, ...also.filter((v) => !attached.some((a) => a.id === v.id))];
     // The snapshots taken at create: a key the tenant deleted since still reaches the seed.
     const sshAuthorizedKeys = await tx(`vm ${vm.id}: ssh keys`, (t) =>
       authorizedKeysOfVm(t, { tenantId: c.tenantId, vmId: vm.id }),
@@ -235,9 +240,9 @@ export function vmHost(deps: VmWorkflowDeps) {
 
   /** Redefines a stopped VM on its host with the disks its rows say (attach, detach); the host
    *  refuses (409) while the VM runs. */
-  async function defineOnHost(c: VmContext): Promise<void> {
+  async function defineOnHost(c: VmContext, also: VolumeRow[] = []): Promise<void> {
     const vm = await vmOf(c);
-    await (await mustAgent(vm)).defineStopped(await definitionOf(c));
+    await (await mustAgent(vm)).defineStopped(await definitionOf(c, also));
   }
 
   /** Stops the VM (ACPI, then forced after the agent's timeout, or forced at once) and records

@@ -8,7 +8,8 @@
  * the first VM it is attached to; attach, detach, extend, snapshots and delete reach the host and
  * the rows follow its answers; a host that refuses (VM running, volume on another host) ends the
  * operation failed with a tenant-readable message and gives rows and quota back, so the ledger
- * equals the real resources; every step run twice gives the same result.
+ * equals the real resources; a start racing an attach never gives the guest the volume; every
+ * step run twice gives the same result.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -489,6 +490,28 @@ describe('volume and snapshot workflows (real Postgres, simulated agents over mT
     expect(det.errorMessage).toBe('The VM is running on its host; stop it to change its disks.');
     expect(await readVolume(id)).toMatchObject({ status: 'attached', vmId: vm.id });
     expect(await disksOnHost(0, vm.id)).toContain(id);
+    await expectLedgerEqualsReal();
+  });
+
+  it('a start that reaches the host during an attach leaves the volume out of the guest; the attach is given back', async () => {
+    const vm = await stoppedVm(0);
+    const id = await createVolume('raced', 1);
+    const opId = await attach(id, vm.id);
+    // The attach's worker made the file, then a start reached the host before its define.
+    const wf = workflows.get('volume.attach')!;
+    const ctx = await wf.context(await readOp(opId));
+    await wf.steps[0]!.run(ctx);
+    await wf.steps[1]!.run(ctx);
+    await run(await accept('vm.start', 'vm', async () => ({ targetId: vm.id })), 'succeeded');
+    expect((await agents[0]!.client.get(vm.id))?.state).toBe('running');
+    expect(await disksOnHost(0, vm.id)).not.toContain(id);
+
+    const op = await run(opId, 'failed');
+    expect(op.errorMessage).toBe(
+      `VM ${vm.name} is not stopped on its host; stop it to attach a volume (no hot-plug).`,
+    );
+    expect(await readVolume(id)).toMatchObject({ status: 'available', vmId: null });
+    expect(await disksOnHost(0, vm.id)).not.toContain(id);
     await expectLedgerEqualsReal();
   });
 

@@ -164,7 +164,9 @@ export function volumeWorkflows(deps: VmWorkflowDeps): Workflow<VolumeContext>[]
       },
       {
         name: 'volume',
-        // The file on the VM's host; from here on the volume lives there.
+        // The file on the VM's host; from here on the volume lives there. Still `available`:
+        // a start that reaches the host meanwhile defines the VM without it, so a guest never
+        // holds a disk whose attach is then undone.
         async run(c) {
           const v = await mustVolume(c);
           const vm = await vmOf(vmContext(c));
@@ -176,14 +178,17 @@ export function volumeWorkflows(deps: VmWorkflowDeps): Workflow<VolumeContext>[]
             sizeBytes: v.sizeGib * GiB,
             key: keyOf(v),
           });
-          await setVolume(c, 'made on host', { hostId: vm.hostId, status: 'attached' });
+          await setVolume(c, 'made on host', { hostId: vm.hostId });
         },
         undo: unattach,
       },
       {
         name: 'define',
         // The stopped VM's definition now lists the volume; the host refuses while it runs.
-        run: (c) => defineOnHost(vmContext(c)),
+        async run(c) {
+          await defineOnHost(vmContext(c), [await mustVolume(c)]);
+          await setVolume(c, 'attached', { status: 'attached' });
+        },
         async undo(c) {
           await unattach(c);
           const vm = await vmOf(vmContext(c)).catch(() => undefined);
