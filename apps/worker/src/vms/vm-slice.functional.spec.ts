@@ -561,6 +561,23 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       const rawStart = Date.now();
       await virsh('define', xmlFile);
       const rawDefineMs = Date.now() - rawStart;
+      // ...and a LUKS qcow2 of the same size made by qemu-img alone, as the agent's config makes it.
+      const rawFile = path.join(lab.dir, `${volumeId}-raw.qcow2`);
+      const rawCreateStart = Date.now();
+      await exec('qemu-img', [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '--object',
+        `secret,id=s0,data=${Buffer.alloc(32, 1).toString('base64')}`,
+        '-o',
+        'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=100',
+        rawFile,
+        '2G',
+      ]);
+      const rawCreateMs = Date.now() - rawCreateStart;
+      rmSync(rawFile);
 
       const startedAt = Date.now();
       await run(await rest('POST', `/vms/${vmId}/start`, {}));
@@ -573,7 +590,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
         serial.close();
       }
       console.log(
-        `[measure] volume.attach ${attachMs} ms (${timeline}); raw virsh define of the same XML ${rawDefineMs} ms; vm.start -> guest lists the volume ${Date.now() - startedAt} ms`,
+        `[measure] volume.attach ${attachMs} ms (${timeline}); raw qemu-img create of a 2 GiB LUKS qcow2 ${rawCreateMs} ms and virsh define of the same XML ${rawDefineMs} ms; vm.start -> guest lists the volume ${Date.now() - startedAt} ms`,
       );
       // 2 GiB = 4194304 sectors: the data volume, decrypted by QEMU with the key from the worker.
       const disks = [...serial.text.matchAll(/VOLTEST disk=(vd[a-z]+) sectors=(\d+)/g)].map(
