@@ -484,12 +484,29 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
       const early = await mutate('volumes.attach', { id, vmId: vm.id });
       expect(early).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
       await setVolume(id, 'available');
+      // No hot-plug: a running VM is refused at once, and nothing changed.
+      await observe(api.db, vm.id, 'running');
+      const live = await mutate('volumes.attach', { id, vmId: vm.id });
+      expect(live).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
+      expect(live.message).toBe(
+        "VM with-disk is running; stop it to attach a volume (no hot-plug: a VM's volumes change only while it is stopped).",
+      );
+      expect((await query('volumes.get', { id })).data).toMatchObject({ vmId: null });
+      await observe(api.db, vm.id, 'stopped');
       const attached = (await mutate('volumes.attach', { id, vmId: vm.id })).data as {
         volume: { vmId: string };
         operation: Operation;
       };
       expect(attached.volume.vmId).toBe(vm.id);
       await endOperation(api.db, attached.operation.id);
+      // Extending a volume of a running VM is refused the same way, and takes no quota.
+      await observe(api.db, vm.id, 'running');
+      const quotaBefore = (await query('quota.get')).data;
+      const grow = await mutate('volumes.extend', { id, sizeGiB: 9 });
+      expect(grow).toMatchObject({ status: 409, code: ErrorCode.INVALID_STATE });
+      expect(grow.message).toMatch(/^VM with-disk is running; stop it to extend a volume/);
+      expect((await query('quota.get')).data).toEqual(quotaBefore);
+      await observe(api.db, vm.id, 'stopped');
       const listed = (await query('volumes.list', { vmId: vm.id })).data as {
         items: { id: string }[];
       };

@@ -8,7 +8,9 @@ import type { Workflow } from './operations/engine';
 import type { VmWorkflowDeps } from './vms/vm-host';
 import { networkWorkflows } from './networks/network-workflows';
 import { vmChangeWorkflows } from './vms/vm-change-workflows';
+import { snapshotWorkflows } from './snapshots/snapshot-workflows';
 import { vmWorkflows } from './vms/vm-workflows';
+import { volumeWorkflows } from './volumes/volume-workflows';
 
 export type WorkflowDeps = VmWorkflowDeps;
 
@@ -17,6 +19,8 @@ export function allWorkflows(deps: WorkflowDeps): Workflow<unknown>[] {
   return [
     ...vmWorkflows(deps),
     ...vmChangeWorkflows(deps),
+    ...volumeWorkflows(deps),
+    ...snapshotWorkflows(deps),
     ...networkWorkflows(deps),
     ...drainWorkflows(deps),
   ] as Workflow<unknown>[];

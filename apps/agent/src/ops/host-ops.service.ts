@@ -349,7 +349,27 @@ export class HostOpsService implements OnModuleDestroy {
     return this.security;
   }
 
-  async ensureRunning(input: AgentEnsureVmRunningInput): Promise<AgentVmStatus> {
+  /**
+   * Defines (or redefines) a shut-off VM without starting it: how the control plane changes a
+   * stopped VM's disks (attach, detach), so snapshots and the next start see the same disks.
+   * Refused while the domain is active: libvirt would change only the persistent definition and
+   * the running guest would keep a disk the control plane believes detached. There is no hot-plug
+   * (docs/operations/volumes.md).
+   */
+  async defineStopped(input: AgentEnsureVmRunningInput): Promise<AgentVmStatus> {
+    const d = await this.hv.getDomain(input.vm.vmId);
+    if (d && d.state !== 'shutoff' && d.state !== 'crashed')
+      throw new AppError(ErrorCode.INVALID_STATE, `vm ${input.vm.vmId} is ${d.state}`, {
+        userMessage: `The VM is ${d.state} on its host; stop it to change its disks.`,
+        details: { field: 'vm.vmId', state: d.state },
+      });
+    return this.ensureRunning(input, { start: false });
+  }
+
+  async ensureRunning(
+    input: AgentEnsureVmRunningInput,
+    opts: { start: boolean } = { start: true },
+  ): Promise<AgentVmStatus> {
     const vm = input.vm;
     for (const d of vm.disks)
       if (!input.keys[d.volumeId])
@@ -452,6 +472,7 @@ export class HostOpsService implements OnModuleDestroy {
     if (this.config.AGENT_HYPERVISOR === 'libvirt') createPartition(tenantPartition(vm.tenantId));
 
     await this.hv.defineDomain(xml);
+    if (!opts.start) return this.status(vm.vmId);
     await this.hv.start(vm.vmId);
     for (const step of design.postStart)
       await this.hv.setMemoryHardLimit(vm.vmId, step.hardLimitKiB);

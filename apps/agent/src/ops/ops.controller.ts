@@ -99,6 +99,12 @@ export class OpsController {
     return this.ops.ensureRunning(parse(agentEnsureVmRunningInput, body));
   }
 
+  @Post('vms/define')
+  @HttpCode(200)
+  defineStopped(@Body() body: unknown) {
+    return this.ops.defineStopped(parse(agentEnsureVmRunningInput, body));
+  }
+
   @Post('vms/:id/stop')
   @HttpCode(200)
   stop(@Param('id') id: string, @Body() body: unknown) {

@@ -234,6 +234,10 @@ export class AgentClient {
   ensureRunning(input: AgentEnsureVmRunningInput) {
     return this.call<AgentVmStatus>('POST', '/v1/vms/ensure-running', input);
   }
+  /** Defines a shut-off VM without starting it (its disks changed); refused while it runs. */
+  defineStopped(input: AgentEnsureVmRunningInput) {
+    return this.call<AgentVmStatus>('POST', '/v1/vms/define', input);
+  }
   destroy(operationId: string, vmId: string) {
     return this.call<{ destroyed: true }>('POST', `/v1/vms/${vmId}/destroy`, { operationId });
   }

@@ -3,11 +3,16 @@
  * agent of its host, the root volume and its key, crypto-erase, and the two power moves
  * (`startOnHost` converges the host to running with the keys; `stopOnHost` stops and records).
  * Workflows (vm, volume, snapshot, migration) build on these instead of their own copies.
+ * A VM's definition always lists its root volume and every data volume attached to it.
  *
  * Must never: put a key in job data, a log or an error; guess a VM's state.
  */
 
-import { ErrorCode, type IsolationReport } from '@palisade/contracts';
+import {
+  ErrorCode,
+  type AgentEnsureVmRunningInput,
+  type IsolationReport,
+} from '@palisade/contracts';
 import {
   authorizedKeysOfVm,
   getFlavor,
@@ -25,6 +30,7 @@ import {
   type Db,
   type OperationRow,
   type VmRow,
+  type VolumeRow,
 } from '@palisade/db';
 import { ipv4Subnet } from '@palisade/domain';
 import { StepRefused } from '../operations/engine';
@@ -64,8 +70,8 @@ export function vmHost(deps: VmWorkflowDeps) {
     return vm;
   };
 
-  /** The agent of the VM's host, or null when the VM holds no host. */
-  const agentOf = async (vm: VmRow): Promise<AgentClient | null> => {
+  /** The agent of the VM's (or volume's) host, or null when it holds no host. */
+  const agentOf = async (vm: { hostId: string | null }): Promise<AgentClient | null> => {
     if (!vm.hostId) return null;
     const host = await tx(`host ${vm.hostId}: read`, (t) => getHostById(t, { id: vm.hostId! }));
     if (!host?.agentUrl)
@@ -75,7 +81,7 @@ export function vmHost(deps: VmWorkflowDeps) {
       );
     return new AgentClient(host.agentUrl, deps.tls, host.name);
   };
-  const mustAgent = async (vm: VmRow) => {
+  const mustAgent = async (vm: { id: string; hostId: string | null }) => {
     const a = await agentOf(vm);
     if (!a) throw new Error(`vm ${vm.id} has no host yet`);
     return a;
@@ -117,9 +123,9 @@ export function vmHost(deps: VmWorkflowDeps) {
       };
     });
 
-  /** Removes a root volume from its host and the database: crypto-erase first. */
+  /** Removes a volume from its host and the database: crypto-erase first. */
   const eraseVolume = async (
-    c: VmContext,
+    c: { op: OperationRow },
     agent: AgentClient | null,
     v: { id: string; tenantId: string },
   ) => {
@@ -134,20 +140,48 @@ export function vmHost(deps: VmWorkflowDeps) {
     await tx(`volume ${v.id}: remove`, (t) => removeVolume(t, { tenantId: v.tenantId, id: v.id }));
   };
 
-  /** Defines and starts the VM on its host (or on `on`, a migration's target) with its keys,
-   *  and records what the host answers. Create, start, reboot and migrate share it:
-   *  `ensure-running` converges whatever the host holds. */
-  async function startOnHost(c: VmContext, on?: AgentClient): Promise<void> {
+  /** The tenant's data volumes attached to the VM (made on its host), oldest first so their
+   *  device names stay put from one definition to the next. The root volume is not among them. */
+  const dataVolumes = async (c: VmContext) => {
+    const rows = await tx(`vm ${c.vmId}: volumes`, (t) =>
+      volumesOfVm(t, { tenantId: c.tenantId, vmId: c.vmId }),
+    );
+    return rows
+      .filter((v) => v.name !== `root-${c.vmId}` && v.status === 'attached')
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+  };
+
+  /** The key of every disk the VM's definition has (root first), by volume ID. */
+  const diskKeysOf = async (c: VmContext): Promise<Record<string, string>> => {
+    const root = await rootVolume(c);
+    if (!root) throw new Error(`vm ${c.vmId}: root volume missing`);
+    const keys: Record<string, string> = { [root.id]: keyOf(root) };
+    for (const v of await dataVolumes(c)) keys[v.id] = keyOf(v);
+    return keys;
+  };
+
+  /** What the host is sent to define the VM: its definition (root disk, then every attached
+   *  data volume, then `also`: a volume being attached) and the key of each disk. */
+  async function definitionOf(
+    c: VmContext,
+    also: VolumeRow[] = [],
+  ): Promise<AgentEnsureVmRunningInput> {
     const vm = await vmOf(c);
     const { flavor, nics } = await refs(vm, c.tenantId);
     const root = await rootVolume(c);
     if (!root) throw new Error(`vm ${vm.id}: root volume missing`);
     if (vm.mcsC1 === null || vm.mcsC2 === null) throw new Error(`vm ${vm.id} has no MCS pair`);
+    const attached = await dataVolumes(c);
+    const data = [...attached, ...also.filter((v) => !attached.some((a) => a.id === v.id))];
     // The snapshots taken at create: a key the tenant deleted since still reaches the seed.
     const sshAuthorizedKeys = await tx(`vm ${vm.id}: ssh keys`, (t) =>
       authorizedKeysOfVm(t, { tenantId: c.tenantId, vmId: vm.id }),
     );
-    const status = await (on ?? (await mustAgent(vm))).ensureRunning({
+    const iotune = {
+      ...(flavor.diskIops ? { totalIops: flavor.diskIops } : {}),
+      ...(flavor.diskBytesSec ? { totalBytesSec: flavor.diskBytesSec } : {}),
+    };
+    return {
       operationId: c.op.id,
       vm: {
         vmId: vm.id,
@@ -168,15 +202,8 @@ export function vmHost(deps: VmWorkflowDeps) {
         },
         console: { vnc: 'none' },
         disks: [
-          {
-            id: root.id,
-            volumeId: root.id,
-            bootOrder: 1,
-            iotune: {
-              ...(flavor.diskIops ? { totalIops: flavor.diskIops } : {}),
-              ...(flavor.diskBytesSec ? { totalBytesSec: flavor.diskBytesSec } : {}),
-            },
-          },
+          { id: root.id, volumeId: root.id, bootOrder: 1, iotune },
+          ...data.map((v) => ({ id: v.id, volumeId: v.id, iotune })),
         ],
         nics: nics.map(({ nic, network }) => {
           const subnet = ipv4Subnet(network.cidr, network.gateway);
@@ -196,8 +223,17 @@ export function vmHost(deps: VmWorkflowDeps) {
         ...(vm.userData ? { userData: vm.userData } : {}),
         sshAuthorizedKeys,
       },
-      keys: { [root.id]: keyOf(root) },
-    });
+      keys: Object.fromEntries([root, ...data].map((v) => [v.id, keyOf(v)])),
+    };
+  }
+
+  /** Defines and starts the VM on its host (or on `on`, a migration's target) with its keys,
+   *  and records what the host answers. Create, start, reboot and migrate share it:
+   *  `ensure-running` converges whatever the host holds. */
+  async function startOnHost(c: VmContext, on?: AgentClient): Promise<void> {
+    const vm = await vmOf(c);
+    const agent = on ?? (await mustAgent(vm));
+    const status = await agent.ensureRunning(await definitionOf(c));
     await tx(`vm ${vm.id}: observed`, (t) =>
       updateVm(t, {
         tenantId: c.tenantId,
@@ -207,20 +243,22 @@ export function vmHost(deps: VmWorkflowDeps) {
     );
     if (status.state !== 'running')
       throw new Error(`vm ${vm.id} is ${status.state} on its host after start`);
-    await measureIsolation(vm, status.weakenings);
+    await measureIsolation(vm, agent, on ? vm.migrationHostId : vm.hostId, status.weakenings);
   }
 
-  /** Stores what the VM's host measures of its isolation right after a start, or why it could
+  /** Stores what the host that just started the VM measures of its isolation, or why it could
    *  not: a failed measurement is recorded for the tenant to read, and never fails the start
    *  (the VM runs either way; an unmeasured VM reads `unknown`, not `isolated`). */
   async function measureIsolation(
     vm: VmRow,
+    agent: AgentClient,
+    hostId: string | null,
     weakenings: { mechanism: string; reason: string }[],
   ): Promise<void> {
     let report: IsolationReport | null = null;
     let error: string | null = null;
     try {
-      report = await (await mustAgent(vm)).isolation(vm.id);
+      report = await agent.isolation(vm.id);
     } catch (e) {
       error = `the host could not measure it: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -228,13 +266,20 @@ export function vmHost(deps: VmWorkflowDeps) {
       saveIsolationReport(t, {
         tenantId: vm.tenantId,
         vmId: vm.id,
-        hostId: vm.hostId,
+        hostId,
         measuredAt: report ? new Date(report.measuredAt) : null,
         report,
         weakenings,
         error,
       }),
     );
+  }
+
+  /** Redefines a stopped VM on its host with the disks its rows say (attach, detach); the host
+   *  refuses (409) while the VM runs. */
+  async function defineOnHost(c: VmContext, also: VolumeRow[] = []): Promise<void> {
+    const vm = await vmOf(c);
+    await (await mustAgent(vm)).defineStopped(await definitionOf(c, also));
   }
 
   /** Stops the VM (ACPI, then forced after the agent's timeout, or forced at once) and records
@@ -264,6 +309,10 @@ export function vmHost(deps: VmWorkflowDeps) {
     eraseVolume,
     startOnHost,
     stopOnHost,
+    dataVolumes,
+    diskKeysOf,
+    definitionOf,
+    defineOnHost,
   };
 }
 

@@ -26,6 +26,7 @@ import {
   startAgentProcess,
   type AgentProcess,
 } from '../testing/agent-process';
+import { insertHostsWithNetworks, removeTenantWorkloads } from '../testing/host-fixture';
 import { controlPlaneClientTls, type ClientTls } from './agent-client';
 import { unwrapVolumeKey } from './volume-keys';
 import { vmWorkflows } from './vm-workflows';
@@ -117,66 +118,27 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
         })
         .returning();
       ids.image = img!.id;
-      // One fabric per host, so each test's network decides which host a VM lands on.
-      for (const [i, agent] of agents.entries()) {
-        const [host] = await tx
-          .insert(schema.hosts)
-          .values({
-            name: agent.name,
-            state: 'up',
-            agentUrl: agent.url,
-            cpus: 8,
-            ramMib: 8192,
-            diskGib: 100,
-            securityModels: ['selinux', 'dac'],
-            acceleration: 'kvm',
-            compliance: { status: 'compliant' },
-          })
-          .returning();
-        const [fabric] = await tx
-          .insert(schema.fabrics)
-          .values({
-            name: `wf-${suffix}-${i}`,
-            type: 'vxlan',
-            device: 'ul0',
-            segmentRanges: '100-200',
-          })
-          .returning();
-        await tx.insert(schema.hostFabrics).values({ hostId: host!.id, fabricId: fabric!.id });
-        const [network] = await tx
-          .insert(schema.networks)
-          .values({
-            tenantId: ids.tenant,
-            fabricId: fabric!.id,
-            name: `wf-net-${i}`,
-            segmentType: 'vxlan',
-            segmentId: 100 + i,
-            cidr: '10.20.0.0/24',
-            gateway: '10.20.0.1',
-            status: 'active',
-          })
-          .returning();
-        ids.hosts.push(host!.id);
-        ids.fabrics.push(fabric!.id);
-        ids.networks.push(network!.id);
-      }
     });
+    // One fabric per host, so each test's network decides which host a VM lands on.
+    Object.assign(
+      ids,
+      await insertHostsWithNetworks(db, {
+        tenantId: ids.tenant,
+        agents,
+        prefix: `wf-${suffix}`,
+        cidr: '10.20.0.0/24',
+        gateway: '10.20.0.1',
+      }),
+    );
     const workflows = vmWorkflows({ db, tls, masterKey }) as Workflow<unknown>[];
     engine = new WorkflowEngine(db, new Map(workflows.map((w) => [w.kind, w])));
   }, 4 * AGENT_START_BOUND_MS);
 
   afterAll(async () => {
     for (const a of agents) if (a.proc.exitCode === null) a.proc.kill('SIGTERM');
+    if (ids.tenant) await removeTenantWorkloads(db, ids.tenant, ids);
     if (ids.tenant)
       await withPlatform(db, 'test cleanup: vm workflows', async (tx) => {
-        await tx.delete(schema.operations).where(eq(schema.operations.tenantId, ids.tenant));
-        await tx.delete(schema.volumes).where(eq(schema.volumes.tenantId, ids.tenant));
-        await tx.delete(schema.vms).where(eq(schema.vms.tenantId, ids.tenant));
-        await tx.delete(schema.sshKeys).where(eq(schema.sshKeys.tenantId, ids.tenant));
-        await tx.delete(schema.networks).where(eq(schema.networks.tenantId, ids.tenant));
-        await tx.delete(schema.hostFabrics).where(inArray(schema.hostFabrics.hostId, ids.hosts));
-        await tx.delete(schema.fabrics).where(inArray(schema.fabrics.id, ids.fabrics));
-        await tx.delete(schema.hosts).where(inArray(schema.hosts.id, ids.hosts));
         await tx.delete(schema.images).where(eq(schema.images.id, ids.image));
         await tx
           .delete(schema.flavors)

@@ -183,9 +183,18 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
           const rows = await tx(`vm ${c.vmId}: volumes`, (t) =>
             volumesOfVm(t, { tenantId: c.tenantId, vmId: c.vmId }),
           );
-          // Only the VM's own root volume: a tenant's attached data volumes outlive the VM.
-          for (const v of rows.filter((r) => r.name === `root-${c.vmId}`))
-            await eraseVolume(c, agent, v);
+          // Only the VM's own root volume is erased: a tenant's data volumes outlive the VM and
+          // are available again (their file stays on this host, where they live).
+          for (const v of rows)
+            if (v.name === `root-${c.vmId}`) await eraseVolume(c, agent, v);
+            else
+              await tx(`volume ${v.id}: detached by vm delete`, (t) =>
+                updateVolume(t, {
+                  tenantId: c.tenantId,
+                  id: v.id,
+                  set: { vmId: null, status: 'available' },
+                }),
+              );
         },
       },
       // After destroy (the domain's taps are gone) and before remove (the NICs say which

@@ -20,3 +20,4 @@ export * from './vm-isolation-reports';
 export * from './segments';
 export * from './placement-recheck';
 export * from './vm-migrations';
+export * from './operation-requests';

@@ -141,3 +141,12 @@ export function volumesOfVm(tx: Tx, p: { tenantId: string; vmId: string }) {
 export async function removeVolume(tx: Tx, p: { tenantId: string; id: string }) {
   await tx.delete(volumes).where(and(eq(volumes.tenantId, p.tenantId), eq(volumes.id, p.id)));
 }
+
+/** Removes a snapshot row; true when this call removed it (compensation gives quota back once). */
+export async function removeSnapshot(tx: Tx, p: { tenantId: string; id: string }) {
+  const rows = await tx
+    .delete(snapshots)
+    .where(and(eq(snapshots.tenantId, p.tenantId), eq(snapshots.id, p.id)))
+    .returning({ id: snapshots.id });
+  return rows.length === 1;
+}

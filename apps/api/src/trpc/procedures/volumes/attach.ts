@@ -4,8 +4,9 @@ import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { invalidState, notFound } from '../../../resources/errors';
 import { tenantProcedure } from '../../trpc';
 import { volumeChange } from './change';
+import { requireStoppedVm } from './stopped-vm';
 
-/** Attaches an available volume to a VM of the same tenant. */
+/** Attaches an available volume to a stopped VM of the same tenant. */
 export const attach = tenantProcedure('volume.write')
   .meta({
     openapi: {
@@ -28,6 +29,7 @@ export const attach = tenantProcedure('volume.write')
       if (volume.vmId) throw invalidState(`volume ${volume.name} is already attached`);
       if (volume.status !== 'available')
         throw invalidState(`volume ${volume.name} is ${volume.status}, not available`);
+      await requireStoppedVm(tx, vm, 'attach');
       return { set: { vmId: vm.id }, audit: { vmId: vm.id } };
     }),
   );

@@ -1,8 +1,10 @@
 import { AppError, ErrorCode, volumeAcceptedSchema, volumeExtendInput } from '@palisade/contracts';
+import { getVm } from '@palisade/db';
 import { ACCEPTED_OPENAPI } from '../../../resources/accept';
 import { consume } from '../../../resources/ledger';
 import { tenantProcedure } from '../../trpc';
 import { volumeChange } from './change';
+import { requireStoppedVm } from './stopped-vm';
 
 /** Grows a volume (never shrinks: that would cut a filesystem); the growth comes from quota. */
 export const extend = tenantProcedure('volume.write')
@@ -25,6 +27,10 @@ export const extend = tenantProcedure('volume.write')
           userMessage: `sizeGiB: must be more than the current ${volume.sizeGib} GiB (volumes only grow)`,
           details: { field: 'sizeGiB' },
         });
+      if (volume.vmId) {
+        const vm = await getVm(tx, { tenantId: ctx.tenant.id, id: volume.vmId, forUpdate: true });
+        if (vm) await requireStoppedVm(tx, vm, 'extend');
+      }
       await consume(tx, ctx.tenant.id, { diskGiB: input.sizeGiB - volume.sizeGib });
       return {
         set: { sizeGib: input.sizeGiB },
