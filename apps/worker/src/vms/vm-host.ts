@@ -133,7 +133,8 @@ export function vmHost(deps: VmWorkflowDeps) {
     await tx(`volume ${v.id}: remove`, (t) => removeVolume(t, { tenantId: v.tenantId, id: v.id }));
   };
 
-  /** Defines and starts the VM on its host with its keys, and records what the host answers.
+  /** Defines and starts the VM on its host with its keys, and records what the host answers
+   *  (its state, and what it weakened).
    *  Create, start and reboot share it: `ensure-running` converges whatever the host holds. */
   async function startOnHost(c: VmContext): Promise<void> {
     const vm = await vmOf(c);
@@ -202,7 +203,12 @@ export function vmHost(deps: VmWorkflowDeps) {
       updateVm(t, {
         tenantId: c.tenantId,
         id: vm.id,
-        set: { observedState: status.state === 'running' ? 'running' : 'error' },
+        // What the host weakened (no sVirt, no bandwidth limit) is the VM's, for its tenant to
+        // see; every start replaces it, because another host may enforce more or less.
+        set: {
+          observedState: status.state === 'running' ? 'running' : 'error',
+          weakenings: status.weakenings,
+        },
       }),
     );
     if (status.state !== 'running')
