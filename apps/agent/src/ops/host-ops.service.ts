@@ -56,7 +56,7 @@ import { bandwidthUnenforceableReason } from '../host/compliance';
 import { HostService } from '../host/host.service';
 import { HYPERVISOR } from './hypervisor.provider';
 import { fetchImage } from './image-fetch';
-import { OperationMemo } from './operation-memo';
+import { memoFile, OperationMemo } from './operation-memo';
 
 const execFileP = promisify(execFile);
 
@@ -72,9 +72,10 @@ export class HostOpsService implements OnModuleDestroy {
   private vlan: { available: true } | { available: false; detail: string } | undefined;
   /** One download per image file at a time; a concurrent ensure for it waits for that one. */
   private readonly fetching = new Map<string, Promise<void>>();
-  /** Reboots and reverts are not idempotent by nature; these make them so by operation ID. */
-  private readonly reboots = new OperationMemo<AgentVmStatus>();
-  private readonly reverts = new OperationMemo<AgentSnapshotList>();
+  /** Reboots and reverts are not idempotent by nature; these make them so by operation ID, also
+   *  across a restart of the agent (kept under `<state>/operations/`). */
+  private readonly reboots: OperationMemo<AgentVmStatus>;
+  private readonly reverts: OperationMemo<AgentSnapshotList>;
   /** Reboots whose VM this agent has stopped but not yet started again, by operation ID, with the
    *  live memory hard limit to restore: a retry after a failed start finishes the cycle. */
   private readonly rebootsStopped = new Map<string, { hardLimitKiB?: number }>();
@@ -83,7 +84,14 @@ export class HostOpsService implements OnModuleDestroy {
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     @Inject(HYPERVISOR) private readonly hv: Hypervisor & { close?(): void },
     private readonly host: HostService,
-  ) {}
+  ) {
+    const memo = (name: string) => ({
+      file: memoFile(config.AGENT_STATE_DIR, name),
+      warn: (m: string) => this.log.warn(m),
+    });
+    this.reboots = new OperationMemo<AgentVmStatus>(memo('reboots'));
+    this.reverts = new OperationMemo<AgentSnapshotList>(memo('reverts'));
+  }
 
   onModuleDestroy(): void {
     this.hv.close?.();
