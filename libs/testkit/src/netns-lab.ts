@@ -70,6 +70,12 @@ export interface NetnsLab {
   hosts: LabHost[];
   /** Creates a tenant's cgroup partition (libvirt does not) and removes it on dispose. */
   ensurePartition(partition: string): void;
+  /** Stops the host's libvirtd by the PID in its pidfile (SIGTERM, then SIGKILL) and waits until
+   *  it is gone; virtlogd and guests stay. Returns the PID it stopped, null if none ran. */
+  stopLibvirtd(host: LabHost): Promise<number | null>;
+  /** Starts the host's libvirtd again on the same directories and socket, and waits until it
+   *  answers. Returns its new PID. */
+  startLibvirtd(host: LabHost): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -292,6 +298,26 @@ virtlogd -d -p "$d/virtlogd.pid"
 libvirtd -d -p "$d/libvirtd.pid"
 `;
 
+/** libvirtd alone, for a restart: virtlogd of the first start still runs. */
+const LIBVIRTD_SCRIPT = DAEMON_SCRIPT.replace(/^virtlogd .*\n/m, '');
+
+/** Runs one of the daemon scripts in the host's network namespace and a new private mount
+ *  namespace with the host's directories bound over libvirt's. */
+function runDaemonScript(host: LabHost, script: string): Promise<string> {
+  return run('nsenter', [
+    `--net=/run/netns/${host.netns}`,
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    host.dir,
+  ]);
+}
+
 async function startLibvirt(host: LabHost): Promise<void> {
   const d = host.dir;
   for (const sub of ['run', 'lib', 'cache', 'log'])
@@ -303,18 +329,7 @@ async function startLibvirt(host: LabHost): Promise<void> {
     rmSync(path.join(d, 'etc', sub), { recursive: true, force: true });
     mkdirSync(path.join(d, 'etc', sub), { mode: 0o700 });
   }
-  await run('nsenter', [
-    `--net=/run/netns/${host.netns}`,
-    'unshare',
-    '--mount',
-    '--propagation',
-    'private',
-    'sh',
-    '-c',
-    DAEMON_SCRIPT,
-    'sh',
-    d,
-  ]);
+  await runDaemonScript(host, DAEMON_SCRIPT);
   host.libvirtUri = `qemu:///system?socket=${path.join(d, 'run', 'libvirt-sock')}`;
   await waitForLibvirt(host.libvirtUri, d);
 }
@@ -359,6 +374,18 @@ export async function createNetnsLab(options: CreateLabOptions): Promise<NetnsLa
         writeRecord(dir, record);
       }
       createPartition(partition);
+    },
+    async stopLibvirtd(host) {
+      return killPidfile(path.join(host.dir, 'libvirtd.pid'), 'libvirtd');
+    },
+    async startLibvirtd(host) {
+      if (!host.libvirtUri) throw new Error(`${host.name} was created without libvirt`);
+      await runDaemonScript(host, LIBVIRTD_SCRIPT);
+      await waitForLibvirt(host.libvirtUri, host.dir);
+      const pid = readPid(path.join(host.dir, 'libvirtd.pid'));
+      if (pid === null) throw new Error(`${host.name}: libvirtd wrote no pidfile`);
+      log(`${host.name}: libvirtd restarted, pid ${pid}`);
+      return pid;
     },
     dispose: () => teardown(dir, log),
   };
