@@ -74,6 +74,20 @@ export function VmDetailPage({ id }: { id: string }) {
           <dd>
             <code>{v.mcs ?? '—'}</code>
           </dd>
+          <dt>Weakened isolation</dt>
+          <dd>
+            {v.weakenings.length === 0 ? (
+              'none'
+            ) : (
+              <ul aria-label="Weakened isolation">
+                {v.weakenings.map((w) => (
+                  <li key={w.mechanism}>
+                    {w.mechanism}: {w.reason}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </dd>
           <dt>Created</dt>
           <dd>
             <Time iso={v.createdAt} />
