@@ -86,11 +86,17 @@ export const agentConfigSchema = z
       .optional(),
     /** PBKDF2 time per LUKS open (QEMU default 2000 ms); the keys are random, not passwords. */
     AGENT_LUKS_ITER_MS: z.coerce.number().int().min(10).max(10_000).optional(),
-    /** Leave interface `<bandwidth>` out where the kernel lacks the sfq qdisc libvirt needs. */
+    /**
+     * The operator's override of the bandwidth probe. Unset (the default): the agent leaves
+     * interface `<bandwidth>` out exactly when its kernel probe finds the host cannot shape it
+     * (no sfq qdisc, say), and each such VM lists the weakening. `true`: always leave it out.
+     * `false`: always write it, whatever the probe says (libvirt then fails the start where the
+     * kernel cannot build it).
+     */
     AGENT_NO_BANDWIDTH: z
       .enum(['true', 'false'])
-      .default('false')
-      .transform((v) => v === 'true'),
+      .optional()
+      .transform((v) => (v === undefined ? undefined : v === 'true')),
     /** How long `stop` waits for the guest to power off before pulling the plug. */
     AGENT_STOP_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
     /** The largest image `images/ensure` downloads from a `sourceUrl` (default 20 GiB). */

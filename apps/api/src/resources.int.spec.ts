@@ -330,6 +330,21 @@ describe('tenant resources (real Postgres, real Keycloak tokens)', () => {
       });
     });
 
+    it('a VM shows what its host weakened, over tRPC and REST; none before it starts', async () => {
+      const vm = await stoppedVm('weakened');
+      expect(vm.weakenings).toEqual([]);
+      // What the worker records from the host's ensure-running answer.
+      const weakenings = [
+        { mechanism: 'bandwidth', reason: 'bandwidth limit not enforced: kernel lacks sfq' },
+      ];
+      await withPlatform(api.db, 'test fixture: host weakened the VM', (tx) =>
+        tx.update(schema.vms).set({ weakenings }).where(eq(schema.vms.id, vm.id)),
+      );
+      expect(((await query('vms.get', { id: vm.id })).data as Vm).weakenings).toEqual(weakenings);
+      const rest = await api.rest('alice', 'GET', `/vms/${vm.id}`, { tenant: tenant.id });
+      expect((rest.data as Vm).weakenings).toEqual(weakenings);
+    });
+
     it('delete releases the quota at once and the VM leaves the lists', async () => {
       const vm = await stoppedVm('doomed');
       const before = (await query('quota.get')).data as { usage: { vcpus: number; vms: number } };

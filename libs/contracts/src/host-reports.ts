@@ -86,6 +86,13 @@ export const agentEventSchema = z.discriminatedUnion('kind', [
     reason: z.string().max(1000),
     at: z.iso.datetime(),
   }),
+  /** libvirt's event stream is back after a `disconnected`; the batch that carries this one also
+   *  carries the full domain list, read after libvirt came back. */
+  z.object({
+    seq: z.number().int().min(1),
+    kind: z.literal('reconnected'),
+    at: z.iso.datetime(),
+  }),
 ]);
 export type AgentEvent = z.infer<typeof agentEventSchema>;
 

@@ -110,6 +110,10 @@ export const complianceReportSchema = z.object({
   checks: z.array(
     z.object({ id: z.string(), status: z.enum(['pass', 'fail', 'warn']), detail: z.string() }),
   ),
+  /** What the host's kernel can enforce for tenant networks, tried in a throwaway namespace by
+   *  the agent's probe: 802.1Q VLAN links, VXLAN, and libvirt's `<bandwidth>` shaping. Optional
+   *  because agents older than this field do not send it. */
+  network: z.object({ vlan: z.boolean(), vxlan: z.boolean(), bandwidth: z.boolean() }).optional(),
 });
 export type ComplianceReportWire = z.infer<typeof complianceReportSchema>;
 

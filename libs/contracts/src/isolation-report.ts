@@ -56,6 +56,17 @@ export const isolationReportSchema = z.object({
       filterParameters: z.record(z.string(), z.string()),
       /** The filter libvirt's nwfilter driver has bound to the tap (`virsh nwfilter-binding-list`). */
       binding: measured(z.string().nullable()),
+      /** The `<bandwidth>` of the live interface (KiB/s averages, as libvirt writes them); null
+       *  when the live XML has none, i.e. the NIC's traffic is not rate-limited. Optional only so
+       *  reports from agents older than this field still parse. */
+      bandwidth: measured(
+        z
+          .object({
+            inboundAverageKBps: z.number().int().nullable(),
+            outboundAverageKBps: z.number().int().nullable(),
+          })
+          .nullable(),
+      ).optional(),
     }),
   ),
   storage: z.array(
@@ -68,6 +79,14 @@ export const isolationReportSchema = z.object({
       encryption: measured(z.string()),
     }),
   ),
+  /**
+   * Every mechanism the measurements show weaker than Palisade's standard, in words a tenant can
+   * read, e.g. `bandwidth limit not enforced: kernel lacks sfq`. Derived from the values above
+   * (no MAC label, no `<bandwidth>`, an unencrypted writable disk), never from the spec.
+   */
+  weakenings: z
+    .array(z.object({ mechanism: z.string(), reason: z.string(), source: z.string() }))
+    .default([]),
 });
 export type IsolationReport = z.infer<typeof isolationReportSchema>;
 

@@ -70,6 +70,12 @@ export const vmSchema = z.object({
   sshKeys: z.array(
     z.object({ id: z.uuid().nullable(), name: z.string(), fingerprint: z.string() }),
   ),
+  /**
+   * Isolation its host could not give it when it last started, each with the reason, e.g.
+   * `{ mechanism: 'bandwidth', reason: 'bandwidth limit not enforced: kernel lacks sfq' }`.
+   * Empty when the host enforced everything (or the VM has not started yet).
+   */
+  weakenings: z.array(z.object({ mechanism: z.string(), reason: z.string() })),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });

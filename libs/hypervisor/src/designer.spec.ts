@@ -380,6 +380,31 @@ describe('disks', () => {
     ]);
   });
 
+  it('a host that cannot shape bandwidth gets no <bandwidth> and the VM lists the weakening', () => {
+    const host = { ...SELINUX_KVM, bandwidthUnenforceable: 'kernel lacks sfq' };
+    const r = designed(baseSpec(), host);
+    expect(r.domain.devices.interfaces.map((i) => i.bandwidth)).toEqual([undefined]);
+    expect(r.xml).not.toContain('<bandwidth');
+    expect(r.isolation.weakened).toEqual([
+      { mechanism: 'bandwidth', reason: 'bandwidth limit not enforced: kernel lacks sfq' },
+    ]);
+    // Everything else is what a shaping host gets: only the limit is gone.
+    const full = designed(baseSpec(), SELINUX_KVM);
+    expect(full.xml).toContain('<bandwidth>');
+    expect(r.domain.devices.interfaces.map(({ bandwidth: _b, ...rest }) => rest)).toEqual(
+      full.domain.devices.interfaces.map(({ bandwidth: _b, ...rest }) => rest),
+    );
+    expect(r.domain.seclabels).toEqual(full.domain.seclabels);
+  });
+
+  it('a VM without NICs is not weakened by a host that cannot shape bandwidth', () => {
+    const r = designed(baseSpec({ nics: [] }), {
+      ...SELINUX_KVM,
+      bandwidthUnenforceable: 'kernel lacks sfq',
+    });
+    expect(r.isolation.weakened).toEqual([]);
+  });
+
   it('per-disk boot order replaces <os><boot dev>, which libvirt refuses alongside it', () => {
     const spec = baseSpec({ disks: baseSpec().disks.map((d, i) => ({ ...d, bootOrder: i + 1 })) });
     const r = designed(spec, SELINUX_KVM);

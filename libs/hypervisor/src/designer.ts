@@ -32,6 +32,12 @@ export interface HostSecurity {
   /** `kvm` -> `<domain type='kvm'>`; `tcg` -> `<domain type='qemu'>`. Probed, not assumed:
    *  on some machines /dev/kvm exists but KVM guests hang (DESIGN.md, machine facts). */
   acceleration: 'kvm' | 'tcg';
+  /** Why this host cannot shape an interface's `<bandwidth>` (e.g. "kernel lacks sfq"), from the
+   *  agent's kernel probe or the operator's override; absent when it can. libvirt fails the start
+   *  of a domain whose `<bandwidth>` the kernel cannot build ("Specified qdisc kind is unknown"),
+   *  so the designer leaves it out and lists the weakening instead of refusing: a rate limit
+   *  protects the host's uplink, not one tenant from another's data. */
+  bandwidthUnenforceable?: string;
 }
 
 export interface DesignOptions {
@@ -76,7 +82,7 @@ export type AppliedLabel =
     };
 
 export interface Weakening {
-  mechanism: 'svirt' | 'disk-encryption';
+  mechanism: 'svirt' | 'disk-encryption' | 'bandwidth';
   reason: string;
 }
 
@@ -313,10 +319,17 @@ export function designDomain(
       // clean-traffic takes the MAC from the interface itself; IP is given explicitly so libvirt
       // does not learn it from the guest's first packets (a guest could claim any address then).
       filterref: { filter: 'clean-traffic', parameters: [{ name: 'IP', value: n.ip }] },
-      bandwidth: { inbound: limit, outbound: { ...limit } },
+      ...(host.bandwidthUnenforceable === undefined
+        ? { bandwidth: { inbound: limit, outbound: { ...limit } } }
+        : {}),
       alias: `ua-${n.id}`,
     };
   });
+  if (host.bandwidthUnenforceable !== undefined && spec.nics.length > 0)
+    weakened.push({
+      mechanism: 'bandwidth',
+      reason: `bandwidth limit not enforced: ${host.bandwidthUnenforceable}`,
+    });
 
   // --- console ------------------------------------------------------------------------------------
   const graphics: Graphics[] = [];

@@ -126,7 +126,10 @@ export type DomainEvent =
     }
   /** The event stream was interrupted (libvirtd restarted); the caller must resynchronise by
    *  listing domains, because events in between were lost. */
-  | { kind: 'disconnected'; at: Date; reason: string };
+  | { kind: 'disconnected'; at: Date; reason: string }
+  /** After `disconnected`: the stream delivers events again (libvirtd is back). Events between
+   *  the two were lost; resynchronise now, when listing domains can succeed. */
+  | { kind: 'reconnected'; at: Date };
 
 export interface Hypervisor {
   // --- domains -----------------------------------------------------------------------------------

@@ -74,6 +74,12 @@ export interface NetnsLab {
   /** A process the test started for the lab (e.g. a host's agent): `dispose()`, or the sweep
    *  after a killed run, ends it by this PID (if its start time still matches). */
   trackProcess(pid: number): void;
+  /** Stops the host's libvirtd by the PID in its pidfile (SIGTERM, then SIGKILL) and waits until
+   *  it is gone; virtlogd and guests stay. Returns the PID it stopped, null if none ran. */
+  stopLibvirtd(host: LabHost): Promise<number | null>;
+  /** Starts the host's libvirtd again on the same directories and socket, and waits until it
+   *  answers. Returns its new PID. */
+  startLibvirtd(host: LabHost): Promise<number>;
   dispose(): Promise<void>;
 }
 
@@ -326,6 +332,26 @@ virtlogd -d -p "$d/virtlogd.pid"
 libvirtd -d -p "$d/libvirtd.pid"
 `;
 
+/** libvirtd alone, for a restart: virtlogd of the first start still runs. */
+const LIBVIRTD_SCRIPT = DAEMON_SCRIPT.replace(/^virtlogd .*\n/m, '');
+
+/** Runs one of the daemon scripts in the host's network namespace and a new private mount
+ *  namespace with the host's directories bound over libvirt's. */
+function runDaemonScript(host: Pick<LabHost, 'dir' | 'netns'>, script: string): Promise<string> {
+  return run('nsenter', [
+    `--net=/run/netns/${host.netns}`,
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    host.dir,
+  ]);
+}
+
 /**
  * Starts virtlogd + libvirtd for a host whose state lives in `host.dir`, inside the network
  * namespace `host.netns` and a private mount namespace (see the header), and waits until it
@@ -348,18 +374,7 @@ export async function startHostLibvirt(
       mkdirSync(path.join(d, 'etc', sub), { mode: 0o700 });
     }
   }
-  await run('nsenter', [
-    `--net=/run/netns/${host.netns}`,
-    'unshare',
-    '--mount',
-    '--propagation',
-    'private',
-    'sh',
-    '-c',
-    DAEMON_SCRIPT,
-    'sh',
-    d,
-  ]);
+  await runDaemonScript(host, DAEMON_SCRIPT);
   host.libvirtUri = `qemu:///system?socket=${path.join(d, 'run', 'libvirt-sock')}`;
   await waitForLibvirt(host.libvirtUri, d);
   return host.libvirtUri;
@@ -411,6 +426,18 @@ export async function createNetnsLab(options: CreateLabOptions): Promise<NetnsLa
       if (start === null) return;
       (record.processes ??= []).push({ pid, start });
       writeRecord(dir, record);
+    },
+    async stopLibvirtd(host) {
+      return killPidfile(path.join(host.dir, 'libvirtd.pid'), 'libvirtd');
+    },
+    async startLibvirtd(host) {
+      if (!host.libvirtUri) throw new Error(`${host.name} was created without libvirt`);
+      await runDaemonScript(host, LIBVIRTD_SCRIPT);
+      await waitForLibvirt(host.libvirtUri, host.dir);
+      const pid = readPid(path.join(host.dir, 'libvirtd.pid'));
+      if (pid === null) throw new Error(`${host.name}: libvirtd wrote no pidfile`);
+      log(`${host.name}: libvirtd restarted, pid ${pid}`);
+      return pid;
     },
     dispose: () => teardown(dir, log),
   };

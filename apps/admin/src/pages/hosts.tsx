@@ -76,6 +76,13 @@ export function HostsPage() {
                             {report.status}
                           </span>{' '}
                           {report.securityDriver}, {report.acceleration ?? 'no acceleration'}
+                          {report.network && (
+                            <div>
+                              VLAN {report.network.vlan ? 'available' : 'unavailable'}, VXLAN{' '}
+                              {report.network.vxlan ? 'available' : 'unavailable'}, bandwidth limits{' '}
+                              {report.network.bandwidth ? 'enforced' : 'not enforced'}
+                            </div>
+                          )}
                           <ul>
                             {report.checks.map((c) => (
                               <li key={c.id}>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessCompliance, type HostProbe } from './compliance';
+import { assessCompliance, bandwidthUnenforceableReason, type HostProbe } from './compliance';
 import { parseSecurityModels, parseVirshVersion } from './probe';
 
 const base: HostProbe = {
@@ -22,7 +22,32 @@ const base: HostProbe = {
   ksm: { enabled: false },
   nestedVirt: { enabled: false },
   cgroup: { version: 1, controllers: ['cpu', 'cpuacct', 'memory', 'blkio'] },
-  network: { bridge: true, vxlan: true, vlan8021q: true },
+  network: {
+    bridge: true,
+    vxlan: true,
+    vlan8021q: true,
+    dummy: true,
+    bandwidth: {
+      enforceable: true,
+      missing: [],
+      detail: 'htb, sfq, fw, ingress and police accepted',
+    },
+  },
+};
+
+/** What this machine's kernel answered (2026-11-21): no 802.1Q, no dummy, no sfq/fw/police. */
+const THIS_KERNEL_NETWORK: HostProbe['network'] = {
+  bridge: true,
+  vxlan: true,
+  vlan8021q: false,
+  vlanDetail: 'Unknown device type.',
+  dummy: false,
+  bandwidth: {
+    enforceable: false,
+    missing: ['sfq', 'fw', 'police'],
+    detail:
+      'kernel lacks sfq, fw, police (sfq: Specified qdisc kind is unknown.; fw: TC classifier not found.; police: Failed to load TC action module.)',
+  },
 };
 
 describe('assessCompliance', () => {
@@ -53,7 +78,7 @@ describe('assessCompliance', () => {
       },
       libvirt: { ...base.libvirt, securityModels: ['none', 'dac'] },
       selinux: { present: false, enforcing: false },
-      network: { bridge: true, vxlan: true, vlan8021q: false },
+      network: THIS_KERNEL_NETWORK,
     });
     expect(r.status).toBe('degraded');
     expect(r.acceleration).toBe('tcg');
@@ -62,8 +87,25 @@ describe('assessCompliance', () => {
       status: 'fail',
       detail: expect.stringContaining('[none, dac]'),
     });
-    expect(r.checks.find((c) => c.id === 'vlan')?.status).toBe('warn');
+    expect(r.checks.find((c) => c.id === 'vlan')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('VLAN is unavailable'),
+    });
+    expect(r.checks.find((c) => c.id === 'bandwidth')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('sfq: Specified qdisc kind is unknown'),
+    });
+    expect(r.network).toEqual({ vlan: false, vxlan: true, bandwidth: false });
     expect(r.checks.find((c) => c.id === 'acceleration')?.detail).toContain('TCG only');
+  });
+
+  it('a kernel that cannot shape bandwidth alone makes the host degraded, not non-compliant', () => {
+    const p = { ...base, network: { ...base.network, bandwidth: THIS_KERNEL_NETWORK.bandwidth } };
+    const r = assessCompliance(p);
+    expect(r.status).toBe('degraded');
+    expect(r.checks.filter((c) => c.status !== 'pass').map((c) => c.id)).toEqual(['bandwidth']);
+    expect(bandwidthUnenforceableReason(p)).toBe('kernel lacks sfq, fw, police');
+    expect(bandwidthUnenforceableReason(base)).toBeUndefined();
   });
 
   it('AppArmor hosts use the apparmor driver', () => {

@@ -24,7 +24,18 @@ export interface HostProbe {
   ksm: { enabled: boolean | null };
   nestedVirt: { enabled: boolean | null };
   cgroup: { version: 1 | 2; controllers: string[] };
-  network: { bridge: boolean; vxlan: boolean; vlan8021q: boolean };
+  network: {
+    bridge: boolean;
+    vxlan: boolean;
+    /** From an attempt to create a VLAN link in a throwaway namespace, not from module lists. */
+    vlan8021q: boolean;
+    /** The kernel's answer when it refused, e.g. "Unknown device type.". */
+    vlanDetail?: string;
+    dummy: boolean;
+    /** Whether the kernel can build libvirt's `<bandwidth>` shaping (htb, sfq, fw, ingress,
+     *  police), tried in a throwaway namespace; `missing` names what it refused. */
+    bandwidth: { enforceable: boolean; missing: string[]; detail: string };
+  };
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'warn';
@@ -42,6 +53,17 @@ export interface ComplianceReport {
   securityDriver: 'selinux' | 'apparmor' | 'none';
   acceleration: 'kvm' | 'tcg' | null;
   checks: ComplianceCheck[];
+  /** What the host's kernel can enforce for tenant networks (the `vlan`, `vxlan` and `bandwidth`
+   *  checks as booleans, for callers that decide on them). */
+  network: { vlan: boolean; vxlan: boolean; bandwidth: boolean };
+}
+
+/** Why this host cannot shape interface bandwidth, in the words a VM's weakening uses; undefined
+ *  when it can. */
+export function bandwidthUnenforceableReason(p: HostProbe): string | undefined {
+  const b = p.network.bandwidth;
+  if (b.enforceable) return undefined;
+  return b.missing.length > 0 ? `kernel lacks ${b.missing.join(', ')}` : b.detail;
 }
 
 const check = (
@@ -111,8 +133,14 @@ export function assessCompliance(p: HostProbe): ComplianceReport {
       'vlan',
       p.network.vlan8021q,
       'kernel supports 802.1Q VLANs',
-      'kernel lacks 802.1Q (CONFIG_VLAN_8021Q): VLAN segments cannot reach this host',
+      `VLAN is unavailable: the kernel lacks 802.1Q (CONFIG_VLAN_8021Q${p.network.vlanDetail ? `; it answered "${p.network.vlanDetail}"` : ''}): VLAN segments are refused on this host`,
       true,
+    ),
+    check(
+      'bandwidth',
+      p.network.bandwidth.enforceable,
+      'kernel shapes interface bandwidth as libvirt asks (htb, sfq, fw, ingress, police)',
+      `interface bandwidth limits cannot be enforced: ${p.network.bandwidth.detail}; VMs start without <bandwidth> and say so`,
     ),
     check(
       'nested-virt',
@@ -138,5 +166,10 @@ export function assessCompliance(p: HostProbe): ComplianceReport {
     securityDriver: driver,
     acceleration,
     checks,
+    network: {
+      vlan: p.network.vlan8021q,
+      vxlan: p.network.vxlan,
+      bandwidth: p.network.bandwidth.enforceable,
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { probeKernelNetFeatures } from '@palisade/hypervisor';
 import { describe, expect, it } from 'vitest';
 import { assessCompliance } from './compliance';
 import { markerBootSector, probeHost } from './probe';
@@ -38,6 +39,17 @@ describe('host probe on this machine', () => {
     expect(probe.storage?.totalGiB).toBeGreaterThan(0);
     expect(report.acceleration).not.toBeNull();
     expect(['compliant', 'degraded', 'non-compliant']).toContain(report.status);
+    // The network verdicts are the kernel's, asked again here in a namespace of its own.
+    const kernel = await probeKernelNetFeatures();
+    expect(report.network).toEqual({
+      vlan: kernel.vlan8021q.supported,
+      vxlan: probe.network.vxlan,
+      bandwidth: kernel.bandwidth.supported,
+    });
+    expect(probe.network.bandwidth.missing).toEqual(kernel.bandwidth.missing);
+    expect(report.checks.find((c) => c.id === 'bandwidth')?.status).toBe(
+      kernel.bandwidth.supported ? 'pass' : 'fail',
+    );
   }, 90_000);
 
   it('without a test kernel, KVM is never trusted on the strength of a boot sector', async () => {

@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, statfs, writeFile, access } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { probeKernelNetFeatures, type KernelNetFeatures } from '@palisade/hypervisor';
 import type { HostProbe } from './compliance';
 
 export interface ProbeOptions {
@@ -285,6 +286,16 @@ export async function probeHost(opts: ProbeOptions): Promise<HostProbe> {
     (await exists(`/sys/module/${name}`)) ||
     (modules ?? '').includes(`${name} `) ||
     (await run('modprobe', ['-n', '-q', name], 5000)).code === 0;
+  const kernelNet = await probeKernelNetFeatures().catch((e: unknown): KernelNetFeatures => {
+    // Nothing could be tried (no `ip netns`): fail closed, say why.
+    const reason = `could not probe: ${e instanceof Error ? e.message : String(e)}`;
+    return {
+      vlan8021q: { supported: false, reason },
+      dummy: { supported: false, reason },
+      bandwidth: { supported: false, missing: [], reason },
+    };
+  });
+  const bw = kernelNet.bandwidth;
   return {
     hostname: os.hostname(),
     kernel: os.release(),
@@ -302,7 +313,15 @@ export async function probeHost(opts: ProbeOptions): Promise<HostProbe> {
     network: {
       bridge: await hasModule('bridge'),
       vxlan: await hasModule('vxlan'),
-      vlan8021q: (await exists('/proc/net/vlan')) || (await hasModule('8021q')),
+      // Tried, not looked up: a module list says nothing of what the kernel will accept.
+      vlan8021q: kernelNet.vlan8021q.supported,
+      ...(kernelNet.vlan8021q.supported ? {} : { vlanDetail: kernelNet.vlan8021q.reason }),
+      dummy: kernelNet.dummy.supported,
+      bandwidth: {
+        enforceable: bw.supported,
+        missing: bw.missing,
+        detail: bw.supported ? 'htb, sfq, fw, ingress and police accepted' : bw.reason,
+      },
     },
   };
 }

@@ -44,7 +44,6 @@ import {
   designDomain,
   parseNwfilterBindingList,
   parseDomainXml,
-  domainToXml,
   makeSeed,
   tenantPartition,
   type DiskKeys,
@@ -53,10 +52,11 @@ import {
   type SegmentSpec,
 } from '@palisade/hypervisor';
 import { AGENT_CONFIG, type AgentConfig } from '../config';
+import { bandwidthUnenforceableReason } from '../host/compliance';
 import { HostService } from '../host/host.service';
 import { HYPERVISOR } from './hypervisor.provider';
 import { fetchImage } from './image-fetch';
-import { OperationMemo } from './operation-memo';
+import { memoFile, OperationMemo } from './operation-memo';
 
 const execFileP = promisify(execFile);
 
@@ -68,11 +68,14 @@ export class HostOpsService implements OnModuleDestroy {
   /** Verified images by path, keyed on size and mtime so a replaced file is verified again. */
   private readonly verified = new Map<string, string>();
   private security: HostSecurity | undefined;
+  /** Whether this host can make 802.1Q links; set with `security`. */
+  private vlan: { available: true } | { available: false; detail: string } | undefined;
   /** One download per image file at a time; a concurrent ensure for it waits for that one. */
   private readonly fetching = new Map<string, Promise<void>>();
-  /** Reboots and reverts are not idempotent by nature; these make them so by operation ID. */
-  private readonly reboots = new OperationMemo<AgentVmStatus>();
-  private readonly reverts = new OperationMemo<AgentSnapshotList>();
+  /** Reboots and reverts are not idempotent by nature; these make them so by operation ID, also
+   *  across a restart of the agent (kept under `<state>/operations/`). */
+  private readonly reboots: OperationMemo<AgentVmStatus>;
+  private readonly reverts: OperationMemo<AgentSnapshotList>;
   /** Reboots whose VM this agent has stopped but not yet started again, by operation ID, with the
    *  live memory hard limit to restore: a retry after a failed start finishes the cycle. */
   private readonly rebootsStopped = new Map<string, { hardLimitKiB?: number }>();
@@ -81,7 +84,14 @@ export class HostOpsService implements OnModuleDestroy {
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
     @Inject(HYPERVISOR) private readonly hv: Hypervisor & { close?(): void },
     private readonly host: HostService,
-  ) {}
+  ) {
+    const memo = (name: string) => ({
+      file: memoFile(config.AGENT_STATE_DIR, name),
+      warn: (m: string) => this.log.warn(m),
+    });
+    this.reboots = new OperationMemo<AgentVmStatus>(memo('reboots'));
+    this.reverts = new OperationMemo<AgentSnapshotList>(memo('reverts'));
+  }
 
   onModuleDestroy(): void {
     this.hv.close?.();
@@ -302,6 +312,7 @@ export class HostOpsService implements OnModuleDestroy {
   }
 
   async ensureSegment(input: AgentEnsureSegmentInput): Promise<{ bridge: string }> {
+    await this.assertSegmentPossible(input.segment);
     await this.hv.networks.ensureSegment(this.segmentSpec(input.segment));
     return { bridge: this.bridgeOf(input.segment) };
   }
@@ -325,16 +336,27 @@ export class HostOpsService implements OnModuleDestroy {
   private async hostSecurity(): Promise<HostSecurity> {
     if (this.security) return this.security;
     const allow = this.config.ALLOW_WEAKER_ISOLATION;
+    const override = this.config.AGENT_NO_BANDWIDTH;
+    const overridden =
+      override === true ? { bandwidthUnenforceable: 'AGENT_NO_BANDWIDTH=true on this host' } : {};
     if (this.config.AGENT_HYPERVISOR === 'simulated') {
+      // A simulated host shapes nothing and enforces everything it claims: only the operator's
+      // override weakens bandwidth, so workflow tests can ask for it.
       this.security = {
         securityDriver: this.config.AGENT_SIMULATED_SECURITY,
         allowWeakerIsolation: allow,
         acceleration: 'kvm',
+        ...overridden,
       };
+      this.vlan = { available: true };
       return this.security;
     }
     const probe = await this.host.probe();
     const models = probe.libvirt.securityModels;
+    // libvirt builds <bandwidth> with htb + sfq + fw and police; where the kernel lacks one the
+    // start fails ("Specified qdisc kind is unknown"), so the probe's answer decides unless the
+    // operator said otherwise.
+    const probed = bandwidthUnenforceableReason(probe);
     this.security = {
       securityDriver:
         models.includes('selinux') && probe.selinux.enforcing
@@ -345,8 +367,30 @@ export class HostOpsService implements OnModuleDestroy {
       allowWeakerIsolation: allow,
       // KVM only when a guest really ran under it (DESIGN.md: /dev/kvm exists, guests hang).
       acceleration: probe.kvm.works ? 'kvm' : 'tcg',
+      ...(override === undefined && probed !== undefined
+        ? { bandwidthUnenforceable: probed }
+        : overridden),
     };
+    this.vlan = probe.network.vlan8021q
+      ? { available: true }
+      : { available: false, detail: probe.network.vlanDetail ?? 'no 802.1Q support' };
     return this.security;
+  }
+
+  /**
+   * Refuses a VLAN segment on a host whose kernel cannot make 802.1Q links, before anything is
+   * created: `ip link add … type vlan` would fail half-way through the segment otherwise, and the
+   * worker should hear a stable code it can act on (place elsewhere), not an iproute2 error.
+   */
+  private async assertSegmentPossible(segment: AgentSegmentRef): Promise<void> {
+    if (segment.type !== 'vlan') return;
+    await this.hostSecurity();
+    if (this.vlan?.available !== false) return;
+    const reason = `this host's kernel lacks 802.1Q VLAN support (it answered "${this.vlan.detail}"), so VLAN segment ${segment.id} cannot reach it`;
+    throw new AppError(ErrorCode.AGENT_ISOLATION_UNENFORCEABLE, reason, {
+      userMessage: `This host cannot carry VLAN segments: ${reason}.`,
+      details: { field: 'segment.type', mechanism: 'vlan', segment },
+    });
   }
 
   /**
@@ -426,6 +470,7 @@ export class HostOpsService implements OnModuleDestroy {
     });
 
     // Fail closed before touching the host: nothing is created for a VM that may not run here.
+    for (const n of vm.nics) await this.assertSegmentPossible(n.segment);
     const design = designDomain(spec, await this.hostSecurity());
     if (!design.ok)
       throw new AppError(ErrorCode.AGENT_ISOLATION_UNENFORCEABLE, design.reason, {
@@ -436,13 +481,7 @@ export class HostOpsService implements OnModuleDestroy {
           hostDriver: design.hostDriver,
         },
       });
-    let xml = design.xml;
-    if (this.config.AGENT_NO_BANDWIDTH) {
-      // libvirt shapes <bandwidth> with htb + sfq; a kernel without sfq fails the start
-      // ("Specified qdisc kind is unknown", measured in the functional test's namespaces).
-      for (const nic of design.domain.devices.interfaces) delete nic.bandwidth;
-      xml = domainToXml(design.domain);
-    }
+    const xml = design.xml;
 
     for (const d of vm.disks)
       await this.hv.secrets.define({
@@ -600,8 +639,10 @@ export class HostOpsService implements OnModuleDestroy {
       throw new AppError(ErrorCode.INVALID_STATE, `vm ${vmId} is ${d.state}`, {
         userMessage: 'The isolation report is measured on a running VM.',
       });
+    const { bandwidthUnenforceable } = await this.hostSecurity();
     return collectIsolationReport({
       liveXml: d.xml,
+      ...(bandwidthUnenforceable === undefined ? {} : { bandwidthUnenforceable }),
       ...(this.config.AGENT_NETNS ? { netns: this.config.AGENT_NETNS } : {}),
       nwfilterBindings: async () =>
         parseNwfilterBindingList(

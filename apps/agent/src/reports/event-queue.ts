@@ -26,11 +26,12 @@ export class EventQueue {
       throw new RangeError(`EventQueue capacity must be a positive integer, got ${capacity}`);
   }
 
-  /** Appends an event; a `disconnected` one also asks for a resynchronisation. */
+  /** Appends an event; a `disconnected` or `reconnected` one also asks for a resynchronisation
+   *  (after `reconnected` the domain list can be read again and is what the control plane needs). */
   push(event: QueuedEvent): AgentEvent {
     const numbered = { ...event, seq: ++this.lastSeq } as AgentEvent;
     this.events.push(numbered);
-    if (event.kind === 'disconnected') this.resync = true;
+    if (event.kind === 'disconnected' || event.kind === 'reconnected') this.resync = true;
     while (this.events.length > this.capacity) {
       this.events.shift();
       this.droppedCount++;

@@ -84,6 +84,15 @@ export class HostReporter {
     this.enrich = this.enrich.then(async () => {
       if (e.kind === 'disconnected') {
         this.o.queue.push({ kind: 'disconnected', reason: e.reason, at: e.at.toISOString() });
+      } else if (e.kind === 'reconnected') {
+        // libvirt answers again: the resync the disconnect asked for can succeed now, so a send
+        // waiting out its backoff (its domain listing failed while libvirt was away) goes now.
+        this.o.queue.push({ kind: 'reconnected', at: e.at.toISOString() });
+        this.backoffMs = this.retry.initialMs;
+        if (this.retryTimer) {
+          clearTimeout(this.retryTimer);
+          this.retryTimer = undefined;
+        }
       } else {
         const vmId = await this.vmIdOf(e.uuid);
         this.o.queue.push({

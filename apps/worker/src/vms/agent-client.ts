@@ -30,6 +30,7 @@ import {
   type AgentVmDetails,
   type AgentVmStatus,
   type AgentVolume,
+  type ComplianceReportWire,
   type IsolationReport,
 } from '@palisade/contracts';
 import { issueKeyAndCertificate, loadOrCreateCa } from '@palisade/auth';
@@ -280,5 +281,9 @@ export class AgentClient {
   }
   listSnapshots(vmId: string) {
     return this.call<AgentSnapshotList>('GET', `/v1/vms/${vmId}/snapshots`);
+  }
+  /** What the host can enforce, from its probe (VLAN, bandwidth, sVirt, acceleration, ...). */
+  compliance() {
+    return this.call<ComplianceReportWire>('GET', '/v1/host/compliance');
   }
 }

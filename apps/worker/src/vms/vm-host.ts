@@ -238,7 +238,12 @@ export function vmHost(deps: VmWorkflowDeps) {
       updateVm(t, {
         tenantId: c.tenantId,
         id: vm.id,
-        set: { observedState: status.state === 'running' ? 'running' : 'error' },
+        // What the host weakened (no sVirt, no bandwidth limit) is the VM's, for its tenant to
+        // see; every start replaces it, because another host may enforce more or less.
+        set: {
+          observedState: status.state === 'running' ? 'running' : 'error',
+          weakenings: status.weakenings,
+        },
       }),
     );
     if (status.state !== 'running')

@@ -192,11 +192,8 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
     });
     await addMembership(db, { tenantId: ids.tenant, subject: sub, role: 'owner' }, 'test fixture');
 
-    // libvirt shapes <bandwidth> with sfq; where the kernel lacks it the agent leaves it out.
-    const sfq = await exec('tc', ['-n', h1.netns, 'qdisc', 'add', 'dev', 'lo', 'root', 'sfq']).then(
-      async () => (await exec('tc', ['-n', h1.netns, 'qdisc', 'del', 'dev', 'lo', 'root']), true),
-      () => false,
-    );
+    // No AGENT_NO_BANDWIDTH: the agent probes whether the kernel can shape <bandwidth> (this
+    // one lacks sfq) and leaves it out on its own.
     hosts.real = await addHost('real', {
       AGENT_HYPERVISOR: 'libvirt',
       LIBVIRT_URI: h1.libvirtUri!,
@@ -204,7 +201,6 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       AGENT_UNDERLAY_DEV: h1.underlayDev,
       AGENT_UNDERLAY_IP: h1.underlayIp,
       AGENT_LUKS_ITER_MS: '100',
-      AGENT_NO_BANDWIDTH: sfq ? 'false' : 'true',
     });
     hosts.sim = await addHost('sim', {
       AGENT_HYPERVISOR: 'simulated',
@@ -387,6 +383,12 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       expect(ready[2]).toBe(`${nic.ip}/24`);
       const shown = await rest('GET', `/vms/${vmId}`);
       expect(shown.body.observedState).toBe('running');
+      // The tenant sees what the host weakened: no sVirt (no SELinux here), and no bandwidth
+      // limit exactly where the host left <bandwidth> out.
+      const shaped = live!.xml.includes('<bandwidth');
+      const weakened = (shown.body.weakenings as { mechanism: string }[]).map((w) => w.mechanism);
+      expect(weakened).toContain('svirt');
+      expect(weakened.includes('bandwidth')).toBe(!shaped);
 
       // The root volume is LUKS on the host; its key never touched the host's disk.
       const [root] = await withPlatform(db, 'test: root volume', (tx) =>
@@ -412,6 +414,7 @@ describe('vertical slice on real libvirt: POST /v1/vms -> running guest -> DELET
       expect(report.network[0]?.bridge.value).toMatch(/^pbr-x\d+$/);
       expect(report.network[0]?.binding.value).toBe('clean-traffic');
       expect(report.storage.find((d) => d.path === volumePath)?.encryption.value).toBe('luks');
+      expect(report.weakenings.some((w) => w.mechanism === 'bandwidth')).toBe(!shaped);
 
       // The tenant's view: the report the worker stored right after the start, checked against
       // the VM's spec. No MAC label on this host (weakened, with the host's reason); the rest pass.

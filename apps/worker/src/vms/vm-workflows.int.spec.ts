@@ -88,8 +88,14 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     // wf-sel enforces SELinux; wf-none has no MAC driver though its row (stale) claims SELinux.
     agents.push(await startAgent(`wf-sel-${suffix}`, 'selinux'));
     agents.push(await startAgent(`wf-none-${suffix}`, 'none'));
-    // wf-weak has no MAC driver either, but its operator allowed weaker isolation.
-    agents.push(await startAgent(`wf-weak-${suffix}`, 'none', { ALLOW_WEAKER_ISOLATION: 'true' }));
+    // wf-weak has no MAC driver either, but its operator allowed weaker isolation; it also
+    // shapes no bandwidth (the operator's override, as on a kernel without sfq).
+    agents.push(
+      await startAgent(`wf-weak-${suffix}`, 'none', {
+        ALLOW_WEAKER_ISOLATION: 'true',
+        AGENT_NO_BANDWIDTH: 'true',
+      }),
+    );
 
     await withPlatform(db, 'test fixture: vm workflows', async (tx) => {
       const [tenant] = await tx
@@ -317,15 +323,41 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
     expect(onHost?.xml).not.toContain("model='selinux'");
     expect(onHost?.xml).not.toContain('model="selinux"');
     expect(agents[2]!.log).toMatch(/weakened: svirt/);
-    // Stored for the tenant's isolation report: what was weakened, and (a simulated host has no
+    expect(onHost?.xml).not.toContain('<bandwidth');
+    // What the host weakened is stored on the VM, as the host's ensure-running answered it.
+    expect((await readVm(vm.id))?.weakenings).toEqual([
+      {
+        mechanism: 'svirt',
+        reason: expect.stringContaining('its operator allowed weaker isolation'),
+      },
+      {
+        mechanism: 'bandwidth',
+        reason: 'bandwidth limit not enforced: AGENT_NO_BANDWIDTH=true on this host',
+      },
+    ]);
+    // The isolation report keeps the same list beside its measurement, and (a simulated host has no
     // cgroups or labels to read) why nothing was measured. Never a report the host did not make.
     const [iso] = await withPlatform(db, 'test: isolation report', (tx) =>
       tx.select().from(schema.vmIsolationReports).where(eq(schema.vmIsolationReports.vmId, vm.id)),
     );
-    expect(iso?.weakenings).toEqual([{ mechanism: 'svirt', reason: expect.any(String) }]);
+    expect(iso?.weakenings).toEqual((await readVm(vm.id))?.weakenings);
     expect(iso?.report).toBeNull();
     expect(iso?.measuredAt).toBeNull();
     expect(iso?.error).toMatch(/^the host could not measure it: .*simulated/);
+  });
+
+  it('a host that enforces everything stores no weakenings, and a later start replaces them', async () => {
+    const { vm, op } = await acceptedCreate({ flavorId: ids.flavorStrict, network: 0, n: 20 });
+    // A stale list from an earlier start on another host: the next start must replace it.
+    await withPlatform(db, 'test fixture: stale weakenings', (tx) =>
+      tx
+        .update(schema.vms)
+        .set({ weakenings: [{ mechanism: 'svirt', reason: 'stale' }] })
+        .where(eq(schema.vms.id, vm.id)),
+    );
+    expect(await engine.run(op.id, attempt)).toBe('succeeded');
+    expect((await agents[0]!.client.get(vm.id))?.xml).toContain('<bandwidth>');
+    expect(await readVm(vm.id)).toMatchObject({ observedState: 'running', weakenings: [] });
   });
 
   it('deletes a VM: nothing left on the host, and its row, NIC (MAC, IP, MCS pair) and volume are gone', async () => {

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgEnum, pgTable, smallint, text, unique, uuid } from 'drizzle-orm/pg-core';
+import {
+  check,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  smallint,
+  text,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { DESIRED_STATES, OBSERVED_STATES } from '@palisade/domain';
 import { id, timestamps } from './columns';
 import { flavors } from './flavors';
@@ -47,6 +57,15 @@ export const vms = pgTable(
       .notNull()
       .default(sql`'{}'::text[]`),
     userData: text(),
+    /**
+     * What the VM's host weakened when it last started it, as the agent's ensure-running answered
+     * (e.g. no sVirt on a host whose operator allowed it, no bandwidth limit on a kernel without
+     * sfq). Replaced on every start; `[]` when the host enforced everything.
+     */
+    weakenings: jsonb()
+      .$type<{ mechanism: string; reason: string }[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
     ...timestamps(),
   },
   (t) => [

@@ -18,3 +18,9 @@ export {
   type LinuxSegmentsOptions,
 } from './linux-segments';
 export { createPartition, removePartition } from './partition';
+export {
+  probeKernelNetFeatures,
+  type KernelFeature,
+  type KernelNetFeatures,
+  type KernelProbeOptions,
+} from './kernel-features';

@@ -75,7 +75,9 @@ beforeAll(() => {
     '--object',
     `secret,id=s0,file=${path.join(dir, 'key')}`,
     '-o',
-    'encrypt.format=luks,encrypt.key-secret=s0',
+    // A short PBKDF2 time: QEMU's default 2 s per key slot pushed this hook past its timeout on
+    // a loaded 2-core machine, and the report only reads the header.
+    'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=50',
     path.join(dir, 'data.qcow2'),
     '16M',
   ]);
@@ -127,6 +129,63 @@ describe('collectIsolationReport', () => {
       ],
     );
     expect(report.storage[0]!.encryption.source).toContain('qemu-img info');
+    // The fixture is this machine's: dac only and no <bandwidth>. The seed is unencrypted but
+    // read-only, so it is no weakening.
+    expect(report.network[0]!.bandwidth).toEqual({
+      value: null,
+      source: expect.stringContaining('<bandwidth>'),
+    });
+    expect(report.weakenings.map((w) => [w.mechanism, w.reason])).toEqual([
+      ['svirt', 'no SELinux or AppArmor label: the VM runs without mandatory access control'],
+      ['bandwidth', 'bandwidth limit not enforced: the interface has no <bandwidth>'],
+    ]);
+  });
+
+  it('names the reason the host gave for a NIC without <bandwidth>, and none for one with it', async () => {
+    const common = {
+      cgroupRoot: path.join(dir, 'cg'),
+      nwfilterBindings: async () => [],
+      bandwidthUnenforceable: 'kernel lacks sfq',
+    };
+    const unshaped = await collectIsolationReport({ ...common, liveXml: liveXml(dir) });
+    expect(unshaped.weakenings).toContainEqual({
+      mechanism: 'bandwidth',
+      reason: 'bandwidth limit not enforced: kernel lacks sfq',
+      source:
+        'live domain XML of palisade-0b6f7f2e-4c3a-4f0e-9d7b-2a1f5e8c9d01: interface 52:54:00:aa:bb:01 has no <bandwidth>',
+    });
+    const shapedXml = liveXml(dir)
+      .replace(
+        "<model type='virtio'/>",
+        "<model type='virtio'/><bandwidth><inbound average='1000'/><outbound average='2000'/></bandwidth>",
+      )
+      .replace(
+        "<seclabel type='dynamic' model='dac'",
+        "<seclabel type='static' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label><imagelabel>system_u:object_r:svirt_image_t:s0:c1,c2</imagelabel></seclabel><seclabel type='dynamic' model='dac'",
+      );
+    const shaped = await collectIsolationReport({ ...common, liveXml: shapedXml });
+    expect(shaped.network[0]!.bandwidth?.value).toEqual({
+      inboundAverageKBps: 1000,
+      outboundAverageKBps: 2000,
+    });
+    expect(shaped.weakenings).toEqual([]);
+  });
+
+  it('names a writable unencrypted disk', async () => {
+    const xml = liveXml(dir)
+      .replace(`${dir}/data.qcow2`, `${dir}/seed.img`)
+      .replace("type='qcow2'", "type='raw'");
+    const report = await collectIsolationReport({
+      liveXml: xml,
+      cgroupRoot: path.join(dir, 'cg'),
+      nwfilterBindings: async () => [],
+    });
+    expect(report.weakenings).toContainEqual(
+      expect.objectContaining({
+        mechanism: 'disk-encryption',
+        reason: 'disk vda is not encrypted',
+      }),
+    );
   });
 
   it('says where it looked when the domain has no cgroup (not running)', async () => {

@@ -29,6 +29,9 @@ export interface CollectIsolationInput {
   nwfilterBindings: () => Promise<NwfilterBinding[]>;
   /** The network namespace the host's taps live in (the functional tests' lab); root when absent. */
   netns?: string;
+  /** What the host knows about why it cannot shape bandwidth (the agent's kernel probe, e.g.
+   *  "kernel lacks sfq"); it only words the weakening, which the live XML decides. */
+  bandwidthUnenforceable?: string;
   cgroupRoot?: string;
   run?: CommandRunner;
   now?: () => Date;
@@ -174,6 +177,15 @@ export async function collectIsolationReport(
         (nic.filterref?.parameters ?? []).map((p) => [p.name, p.value]),
       ),
       binding: { value: bound?.filter ?? null, source: 'virsh nwfilter-binding-list' },
+      bandwidth: {
+        value: nic.bandwidth
+          ? {
+              inboundAverageKBps: nic.bandwidth.inbound?.average ?? null,
+              outboundAverageKBps: nic.bandwidth.outbound?.average ?? null,
+            }
+          : null,
+        source: `${xmlSource} <interface> <bandwidth>`,
+      },
     });
   }
 
@@ -190,17 +202,19 @@ export async function collectIsolationReport(
     });
   }
 
+  const seclabels = domain.seclabels.map((s) => ({
+    model: s.model ?? null,
+    type: s.type,
+    label: s.label ?? null,
+    imageLabel: s.imagelabel ?? null,
+    source: `${xmlSource} <seclabel>`,
+  }));
+
   return {
     vmId: domain.uuid,
     domainName: domain.name,
     measuredAt: (input.now ?? (() => new Date()))().toISOString(),
-    seclabels: domain.seclabels.map((s) => ({
-      model: s.model ?? null,
-      type: s.type,
-      label: s.label ?? null,
-      imageLabel: s.imagelabel ?? null,
-      source: `${xmlSource} <seclabel>`,
-    })),
+    seclabels,
     cgroups: {
       path: cg,
       cpuShares: await measuredFile(file('cpu', 'cpu.shares')),
@@ -215,5 +229,37 @@ export async function collectIsolationReport(
     },
     network,
     storage,
+    weakenings: weakeningsOf({ seclabels, network, storage }, xmlSource, input),
   };
+}
+
+/** The weakenings the measurements show: read from the report's own values, so a weakening is
+ *  named exactly when the live system lacks the mechanism, whatever the spec or designer said. */
+function weakeningsOf(
+  r: Pick<IsolationReport, 'seclabels' | 'network' | 'storage'>,
+  xmlSource: string,
+  input: CollectIsolationInput,
+): IsolationReport['weakenings'] {
+  const out: IsolationReport['weakenings'] = [];
+  if (!r.seclabels.some((s) => s.model === 'selinux' || s.model === 'apparmor'))
+    out.push({
+      mechanism: 'svirt',
+      reason: 'no SELinux or AppArmor label: the VM runs without mandatory access control',
+      source: `${xmlSource} <seclabel>`,
+    });
+  for (const nic of r.network)
+    if (nic.bandwidth?.value === null)
+      out.push({
+        mechanism: 'bandwidth',
+        reason: `bandwidth limit not enforced: ${input.bandwidthUnenforceable ?? 'the interface has no <bandwidth>'}`,
+        source: `${xmlSource}: interface ${nic.mac} has no <bandwidth>`,
+      });
+  for (const d of r.storage)
+    if (!d.readonly && d.encryption.value === 'none')
+      out.push({
+        mechanism: 'disk-encryption',
+        reason: `disk ${d.target} is not encrypted`,
+        source: d.encryption.source,
+      });
+  return out;
 }

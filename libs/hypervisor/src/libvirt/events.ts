@@ -10,7 +10,10 @@
  *   (remote procedure 316; procedure numbers are libvirt's stable wire ABI). Operations started
  *   after a subscription wait for that, so their events are not lost in the start-up window.
  * - When the child ends (libvirtd restarted or went away, or virsh reports the disconnect) the
- *   stream reports `disconnected` and starts a new child with exponential backoff.
+ *   stream reports `disconnected` and starts a new child with exponential backoff. Once a new
+ *   child's callback is registered again it reports `reconnected`: events flow again, and the
+ *   ones in between are lost, so that is when a caller's resynchronisation (listing domains) can
+ *   succeed and is needed.
  *
  * Must never outlive `stop()`: the child is killed by its PID.
  */
@@ -86,6 +89,8 @@ export interface EventStreamOptions {
   virsh: string;
   onEvent(e: LifecycleLine): void;
   onDisconnect(reason: string, at: Date): void;
+  /** After an `onDisconnect`: a new child is registered and delivering events again. */
+  onReconnect?(at: Date): void;
   /** First retry delay and the cap it doubles up to. */
   backoff: { initialMs: number; maxMs: number };
 }
@@ -97,6 +102,8 @@ export class VirshEventStream {
   private retry: NodeJS.Timeout | undefined;
   private readyPromise: Promise<void> = Promise.resolve();
   private markReady: () => void = () => undefined;
+  /** A connected child was lost and no new one has registered since. */
+  private lost = false;
 
   constructor(private readonly options: EventStreamOptions) {
     this.delayMs = options.backoff.initialMs;
@@ -141,6 +148,10 @@ export class VirshEventStream {
         connected = true;
         this.delayMs = this.options.backoff.initialMs;
         this.markReady();
+        if (this.lost) {
+          this.lost = false;
+          this.options.onReconnect?.(new Date());
+        }
       } else if (c.kind === 'disconnected') {
         errors.push(c.text);
         child.kill('SIGTERM'); // virsh may stay in its loop; its exit drives the reconnect
@@ -156,7 +167,10 @@ export class VirshEventStream {
       const reason =
         errors.join('; ') || `virsh event exited (${signal ?? `code ${String(code)}`})`;
       // Only a stream that was delivering events lost any; a failed (re)connect is silent.
-      if (connected) this.options.onDisconnect(reason, new Date());
+      if (connected) {
+        this.lost = true;
+        this.options.onDisconnect(reason, new Date());
+      }
       this.retry = setTimeout(() => {
         this.retry = undefined;
         if (!this.stopped) this.start();

@@ -221,6 +221,11 @@ describe('LibvirtHypervisor on the real host', () => {
         ).toBe(true),
       { timeout: 15_000 },
     );
+    // The new child registered: listeners heard that events flow again, after the disconnect.
+    expect(seen.filter((e) => e.kind !== 'lifecycle').map((e) => e.kind)).toEqual([
+      'disconnected',
+      'reconnected',
+    ]);
     unsubscribe();
     expect(hv.eventStreamPid).toBeUndefined();
     await hv.destroy(p.uuid);

@@ -470,6 +470,9 @@ export class LibvirtHypervisor implements Hypervisor {
         onDisconnect: (reason, at) => {
           this.delivery = this.delivery.then(() => this.emit({ kind: 'disconnected', at, reason }));
         },
+        onReconnect: (at) => {
+          this.delivery = this.delivery.then(() => this.emit({ kind: 'reconnected', at }));
+        },
       });
       this.stream.start();
     }

@@ -176,7 +176,10 @@ describe('SimulatedHypervisor: daemon restart and secrets', () => {
     hv.events((e) => events.push(e));
     hv.restartDaemon();
     expect(await hv.secrets.exists(secret)).toBe(false);
-    expect(events).toEqual([expect.objectContaining({ kind: 'disconnected' })]);
+    expect(events).toEqual([
+      expect.objectContaining({ kind: 'disconnected' }),
+      expect.objectContaining({ kind: 'reconnected' }),
+    ]);
     expect((await hv.getDomain(d.uuid))?.state).toBe('running');
   });
 

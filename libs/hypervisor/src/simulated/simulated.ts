@@ -194,12 +194,14 @@ export class SimulatedHypervisor implements Hypervisor {
     this.mustGet(uuid).ignoresAcpi = ignores;
   }
 
-  /** libvirtd restarts: ephemeral secrets are lost and subscribers see `disconnected`.
-   *  Running guests keep running (QEMU outlives libvirtd). */
+  /** libvirtd restarts: ephemeral secrets are lost and subscribers see `disconnected`, then
+   *  `reconnected` (the simulated daemon is back at once). Running guests keep running (QEMU
+   *  outlives libvirtd). */
   restartDaemon(): void {
     this.secretUsage.clear();
     const at = this.clock.now();
     for (const l of this.listeners) l({ kind: 'disconnected', at, reason: 'libvirtd restarted' });
+    for (const l of this.listeners) l({ kind: 'reconnected', at: this.clock.now() });
   }
 
   // --- domains -----------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ export const toVm = (r: VmRow, parts: VmParts): Vm => ({
   sshKeys: parts.keys
     .filter((k) => k.vmId === r.id)
     .map((k) => ({ id: k.sshKeyId, name: k.name, fingerprint: k.fingerprint })),
+  weakenings: r.weakenings,
   createdAt: r.createdAt.toISOString(),
   updatedAt: r.updatedAt.toISOString(),
 });

@@ -1,0 +1,1 @@
+ALTER TABLE "vms" ADD COLUMN "weakenings" jsonb DEFAULT '[]'::jsonb NOT NULL;
