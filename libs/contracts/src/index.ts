@@ -18,3 +18,4 @@ export * from './quotas';
 export * from './isolation-report';
 export * from './agent-api';
 export * from './images';
+export * from './reconciler';

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { check, integer, pgEnum, pgTable, smallint, text, unique, uuid } from 'drizzle-orm/pg-core';
+import { RESTART_POLICIES } from '@palisade/contracts';
 import { DESIRED_STATES, OBSERVED_STATES } from '@palisade/domain';
 import { id, timestamps } from './columns';
 import { flavors } from './flavors';
@@ -10,6 +11,8 @@ import { tenantId, tenantIsolation } from './tenant-columns';
 // The state lists are the domain's (libs/domain vm-state.ts): one definition, enforced here too.
 export const vmDesiredState = pgEnum('vm_desired_state', DESIRED_STATES);
 export const vmObservedState = pgEnum('vm_observed_state', OBSERVED_STATES);
+// What the reconciler does when a VM that should run is found off (contracts reconciler.ts).
+export const vmRestartPolicy = pgEnum('vm_restart_policy', RESTART_POLICIES);
 
 /** The most user-data a VM may carry (it travels in the NoCloud seed). */
 export const USER_DATA_MAX_BYTES = 32 * 1024;
@@ -36,6 +39,7 @@ export const vms = pgTable(
     mcsC1: smallint(),
     mcsC2: smallint(),
     specRevision: integer().notNull().default(1),
+    restartPolicy: vmRestartPolicy().notNull().default('always'),
     tags: text()
       .array()
       .notNull()
