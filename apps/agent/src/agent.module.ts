@@ -5,6 +5,8 @@ import { HealthController } from './health.controller';
 import { ControlPlaneOnlyGuard } from './host/control-plane.guard';
 import { HostController } from './host/host.controller';
 import { HostService } from './host/host.service';
+import { HostInventoryService } from './inventory/host-inventory.service';
+import { InventoryController } from './inventory/inventory.controller';
 import { EventQueue } from './reports/event-queue';
 import { EventsController } from './reports/events.controller';
 import { hypervisorProvider } from './ops/hypervisor.provider';
@@ -28,7 +30,13 @@ export class AgentModule {
           },
         }),
       ],
-      controllers: [HealthController, HostController, EventsController, OpsController],
+      controllers: [
+        HealthController,
+        HostController,
+        EventsController,
+        OpsController,
+        InventoryController,
+      ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
         HostService,
@@ -36,6 +44,7 @@ export class AgentModule {
         { provide: EventQueue, useValue: new EventQueue(config.AGENT_EVENT_QUEUE_SIZE) },
         hypervisorProvider,
         HostOpsService,
+        HostInventoryService,
       ],
     };
   }

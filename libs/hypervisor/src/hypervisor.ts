@@ -164,6 +164,9 @@ export interface Hypervisor {
      *  control plane before this call. */
     delete(path: string): Promise<void>;
     info(path: string): Promise<VolumeInfo | null>;
+    /** Names of the files directly in `dir` (one of the volume directories), sorted; an absent
+     *  directory lists nothing. For the reconciler: files no row accounts for are quarantined. */
+    list(dir: string): Promise<string[]>;
   };
 
   // --- snapshots (internal qcow2 snapshots of a stopped domain's disks) -------------------------
@@ -196,6 +199,9 @@ export interface Hypervisor {
     removeSegment(bridge: string): Promise<void>;
     /** Names of the nwfilters libvirt has, to check `clean-traffic` is present before start. */
     listFilters(): Promise<string[]>;
+    /** Names of the Linux bridges on the host (in its namespace), sorted. The agent picks its
+     *  own (`pbr-…`) out of them for the reconciler. */
+    listBridges(): Promise<string[]>;
   };
 
   // --- events ------------------------------------------------------------------------------------

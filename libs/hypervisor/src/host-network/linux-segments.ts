@@ -97,6 +97,11 @@ export class LinuxSegments {
     return steps;
   }
 
+  /** Every Linux bridge in the namespace (Palisade's and others'); nothing is changed. */
+  async listBridges(): Promise<string[]> {
+    return (await this.observe()).links.filter((l) => l.kind === 'bridge').map((l) => l.name);
+  }
+
   private async apply(steps: SegmentStep[]): Promise<void> {
     for (const step of steps) {
       try {

@@ -56,6 +56,8 @@ export interface SegmentDriver {
   // Results (e.g. the steps LinuxSegments took) are not part of the port and are ignored.
   ensureSegment(spec: SegmentSpec): Promise<unknown>;
   removeSegment(bridge: string): Promise<unknown>;
+  /** Bridge names on the host (the reconciler's inventory). */
+  listBridges(): Promise<string[]>;
 }
 
 export interface LibvirtHypervisorOptions {
@@ -451,6 +453,7 @@ export class LibvirtHypervisor implements Hypervisor {
       }
       await driver.removeSegment(bridge);
     },
+    listBridges: async () => (await this.segmentDriver().listBridges()).sort(),
     listFilters: async () =>
       parseNwfilterList(await this.virsh(['nwfilter-list'], 'list nwfilters')),
   };

@@ -512,6 +512,13 @@ export class SimulatedHypervisor implements Hypervisor {
       const v = this.volumeMap.get(path);
       return v ? { ...v.info } : null;
     },
+    list: async (dir: string) => {
+      const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+      return [...this.volumeMap.keys()]
+        .filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
+        .map((p) => p.slice(prefix.length))
+        .sort();
+    },
   };
 
   // --- networks ----------------------------------------------------------------------------------
@@ -536,6 +543,7 @@ export class SimulatedHypervisor implements Hypervisor {
       await this.delay('removeSegment', bridge);
       this.segments.delete(bridge);
     },
+    listBridges: async () => [...this.segments.keys()].sort(),
     listFilters: async () => [
       ...(this.options.filters ?? [
         'allow-arp',
