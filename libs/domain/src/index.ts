@@ -16,3 +16,4 @@ export * from './vm-state';
 export * from './placement';
 export * from './workflow';
 export * from './host-observation';
+export * from './restart-policy';

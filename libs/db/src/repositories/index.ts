@@ -16,3 +16,4 @@ export * from './networks';
 export * from './volumes';
 export * from './images';
 export * from './host-lifecycle';
+export * from './reconciler';

@@ -11,11 +11,7 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
-import {
-  QUARANTINE_KINDS,
-  QUARANTINE_REASONS,
-  type ReconcileSummary,
-} from '@palisade/contracts';
+import { QUARANTINE_KINDS, QUARANTINE_REASONS, type ReconcileSummary } from '@palisade/contracts';
 import { id } from './columns';
 import { hosts } from './hosts';
 
