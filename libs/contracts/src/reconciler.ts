@@ -130,7 +130,11 @@ export const reconcileSummarySchema = z.object({
   }),
   quarantine: z.object({
     /** Items present now, by kind, and how many this pass saw for the first time. */
-    present: z.object({ domain: z.number().int(), volume: z.number().int(), segment: z.number().int() }),
+    present: z.object({
+      domain: z.number().int(),
+      volume: z.number().int(),
+      segment: z.number().int(),
+    }),
     new: z.number().int(),
     /** Items earlier passes recorded that are no longer on their host. */
     resolved: z.number().int(),

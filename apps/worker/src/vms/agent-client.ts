@@ -20,6 +20,7 @@ import {
   type AgentEnsureVmRunningInput,
   type AgentEnsureVolumeInput,
   type AgentImage,
+  type AgentInventory,
   type AgentRebootVmInput,
   type AgentRemoveSegmentInput,
   type AgentResizeVolumeInput,
@@ -178,5 +179,9 @@ export class AgentClient {
   }
   listSnapshots(vmId: string) {
     return this.call<AgentSnapshotList>('GET', `/v1/vms/${vmId}/snapshots`);
+  }
+  /** Everything the host holds (domains, volume files, Palisade bridges), for the reconciler. */
+  inventory() {
+    return this.call<AgentInventory>('GET', '/v1/inventory');
   }
 }

@@ -66,11 +66,23 @@ export function vmsPlacedOn(tx: Tx, p: { hostId: string }) {
     .where(eq(vms.hostId, p.hostId));
 }
 
+/** The database's clock, so "changed since the host was asked" compares one clock's times. */
+export async function databaseNow(tx: Tx): Promise<Date> {
+  const { rows } = await tx.execute<{ now: Date }>(sql`SELECT clock_timestamp() AS now`);
+  return new Date(rows[0]!.now);
+}
+
 /** VMs by id wherever they are placed (to tell "no row" from "another host's"). */
 export function vmsByIds(tx: Tx, p: { ids: string[] }) {
   if (p.ids.length === 0) return Promise.resolve([]);
   return tx
-    .select({ id: vms.id, hostId: vms.hostId, desiredState: vms.desiredState })
+    .select({
+      id: vms.id,
+      hostId: vms.hostId,
+      desiredState: vms.desiredState,
+      busy: sql<boolean>`EXISTS (SELECT 1 FROM ${operations} o WHERE o.target_id = ${vms.id}
+        AND o.state IN ('pending', 'running', 'compensating'))`,
+    })
     .from(vms)
     .where(inArray(vms.id, p.ids));
 }
