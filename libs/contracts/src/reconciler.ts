@@ -101,8 +101,10 @@ export type QuarantinedItem = z.infer<typeof quarantinedItemSchema>;
 
 export const quarantineListInput = pageInput.extend({
   hostId: z.uuid('must be a UUID').optional(),
-  /** Also items no longer on their host (default: only those still present). */
-  includeResolved: z.coerce.boolean().default(false),
+  /** `present` (default): still on their host; `resolved`: no longer found there; `all`. */
+  state: z
+    .enum(['present', 'resolved', 'all'], { error: 'must be one of present, resolved, all' })
+    .default('present'),
 });
 export const quarantineListOutput = pageOf(quarantinedItemSchema);
 

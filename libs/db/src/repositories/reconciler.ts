@@ -7,7 +7,20 @@
  * Must never: delete a quarantined thing or its record (only `resolvedAt` is set, when a pass no
  * longer finds it), or recount a tenant's usage without holding its ledger row (`lockUsage`).
  */
-import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  ne,
+  notInArray,
+  sql,
+} from 'drizzle-orm';
 import type { ReconcileSummary } from '@palisade/contracts';
 import type { Tx } from '../scope';
 import {
@@ -193,7 +206,7 @@ export async function countQuarantinePresent(tx: Tx, p: { hostIds?: string[] } =
 
 export async function listQuarantine(
   tx: Tx,
-  p: PageParams & { hostId?: string; includeResolved: boolean },
+  p: PageParams & { hostId?: string; state: 'present' | 'resolved' | 'all' },
 ) {
   const rows = await tx
     .select({
@@ -207,7 +220,11 @@ export async function listQuarantine(
     .where(
       and(
         p.hostId ? eq(quarantinedItems.hostId, p.hostId) : undefined,
-        p.includeResolved ? undefined : isNull(quarantinedItems.resolvedAt),
+        p.state === 'present'
+          ? isNull(quarantinedItems.resolvedAt)
+          : p.state === 'resolved'
+            ? isNotNull(quarantinedItems.resolvedAt)
+            : undefined,
         afterPosition(quarantinedItems.firstSeenAt, quarantinedItems.id, p.after),
       ),
     )
