@@ -513,4 +513,20 @@ describe('reconciler (real Postgres, a simulated agent over mTLS)', () => {
     );
     expect(reports).toHaveLength(6);
   });
+
+  it('a quarantined bridge an operator removed is marked resolved by the next pass, not forgotten', async () => {
+    await agent.client.removeSegment({
+      operationId: randomUUID(),
+      segment: { type: 'vxlan', id: 399 },
+    });
+    const report = await pass();
+    expect(report.summary.quarantine).toMatchObject({
+      present: { domain: 2, volume: 1, segment: 0 },
+      new: 0,
+      resolved: 1,
+    });
+    const bridge = (await quarantine()).find((q) => q.ref === 'pbr-x399');
+    expect(bridge?.resolvedAt).toBeInstanceOf(Date);
+    expect((await quarantine()).filter((q) => q.resolvedAt === null)).toHaveLength(3);
+  });
 });
