@@ -29,7 +29,6 @@ import {
   writeUsage,
   type Db,
 } from '@palisade/db';
-import { domainToXml, type Domain } from '@palisade/hypervisor';
 import { loadStack } from '@palisade/testkit';
 import { WorkflowEngine } from '../operations/engine';
 import {
@@ -45,30 +44,26 @@ const stack = loadStack('test');
 const attempt = { attemptsMade: 0, maxAttempts: 1 };
 const VNI = 300;
 
-/** A bare TCG domain; with `palisade`, it carries Palisade metadata for that VM id. */
+/**
+ * A bare TCG domain as libvirt would hold it; with `palisade`, it carries Palisade's metadata for
+ * that VM id (the designer's namespace). Written out here because the worker may not import the
+ * agent-side hypervisor library (Nx boundaries).
+ */
 function domainXml(uuid: string, name: string, palisade?: { vmId: string; tenantId: string }) {
-  const d: Domain = {
-    type: 'qemu',
-    name,
-    uuid,
-    metadata: {
-      ...(palisade && {
-        palisade: { ...palisade, specRevision: 1, name, disks: [], nics: [] },
-      }),
-      other: [],
-    },
-    memoryKiB: 65536,
-    vcpus: 1,
-    os: { type: 'hvm', arch: 'x86_64', machine: 'pc', bootDevs: ['hd'] },
-    features: { acpi: true, apic: true },
-    clockOffset: 'utc',
-    onPoweroff: 'destroy',
-    onReboot: 'restart',
-    onCrash: 'destroy',
-    devices: { disks: [], interfaces: [], serials: [], consoles: [], graphics: [] },
-    seclabels: [],
-  };
-  return domainToXml(d);
+  const metadata = palisade
+    ? `<metadata><palisade:instance xmlns:palisade='https://palisade.dev/xmlns/domain/1'>` +
+      `<palisade:vm>${palisade.vmId}</palisade:vm><palisade:tenant>${palisade.tenantId}</palisade:tenant>` +
+      `<palisade:specRevision>1</palisade:specRevision><palisade:name>${name}</palisade:name>` +
+      `<palisade:disks/><palisade:nics/></palisade:instance></metadata>`
+    : '';
+  return (
+    `<domain type='qemu'><name>${name}</name><uuid>${uuid}</uuid>${metadata}` +
+    `<memory unit='KiB'>65536</memory><vcpu placement='static'>1</vcpu>` +
+    `<os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>` +
+    `<features><acpi/><apic/></features><clock offset='utc'/>` +
+    `<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>` +
+    `<devices/></domain>`
+  );
 }
 
 describe('reconciler (real Postgres, a simulated agent over mTLS)', () => {
