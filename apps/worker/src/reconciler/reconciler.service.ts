@@ -1,7 +1,8 @@
 /**
  * Runs the reconciler on a BullMQ job scheduler (every RECONCILE_EVERY_MS), so that with several
  * workers one pass runs at a time, on whichever worker takes the job. Off without PKI_DIR (the
- * pass must call agents, and the worker's control-plane certificate comes from that CA) or with
+ * pass must call agents, and the worker's control-plane certificate comes from that CA), without
+ * VOLUME_MASTER_KEY (then no worker runs the restarts it would accept), or with
  * RECONCILE_EVERY_MS=0.
  */
 import {
@@ -31,13 +32,20 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     const c = this.config;
-    if (!c.PKI_DIR || c.RECONCILE_EVERY_MS === 0) {
-      this.logger.warn(
-        `${c.PKI_DIR ? 'RECONCILE_EVERY_MS is 0' : 'PKI_DIR unset'}: the reconciler is off`,
-      );
+    // Without VOLUME_MASTER_KEY no worker runs vm.restart (vm-workflows.provider.ts): a restart
+    // the pass accepted would stay pending and hold the VM, so the pass does not run either.
+    const off = !c.PKI_DIR
+      ? 'PKI_DIR unset'
+      : !c.VOLUME_MASTER_KEY
+        ? 'VOLUME_MASTER_KEY unset'
+        : c.RECONCILE_EVERY_MS === 0
+          ? 'RECONCILE_EVERY_MS is 0'
+          : null;
+    if (off) {
+      this.logger.warn(`${off}: the reconciler is off`);
       return;
     }
-    const tls = await controlPlaneClientTls(c.PKI_DIR);
+    const tls = await controlPlaneClientTls(c.PKI_DIR!);
     this.db = createDb(c.DATABASE_URL, { max: 2 });
     this.connection = new Redis(c.REDIS_URL, { maxRetriesPerRequest: null });
     this.queue = new Queue(QueueName.reconciler, {
