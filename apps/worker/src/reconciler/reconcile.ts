@@ -65,6 +65,8 @@ import { AgentClient, type ClientTls } from '../vms/agent-client';
 /** As long as an API-accepted operation gets; the sweeper ends it after that. */
 const RESTART_DEADLINE_MS = 60 * 60 * 1000;
 const ACTOR = 'system:reconciler';
+/** A pass asks every host in turn: one silent agent must not hold it for an image-download's time. */
+const AGENT_TIMEOUT_MS = 60_000;
 
 export interface ReconcileDeps {
   db: Db;
@@ -141,7 +143,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReportRow
   return report;
 
   async function reconcileHost(host: Host): Promise<void> {
-    const agent = new AgentClient(host.agentUrl!, deps.tls, host.name);
+    const agent = new AgentClient(host.agentUrl!, deps.tls, host.name, AGENT_TIMEOUT_MS);
     const askedAt = await tx('clock', databaseNow);
     const inventory = agentInventorySchema.parse(await agent.inventory());
     const placed = await tx(`vms on ${host.name}`, (t) => vmsPlacedOn(t, { hostId: host.id }));

@@ -70,6 +70,8 @@ export class AgentClient {
     private readonly baseUrl: string,
     private readonly tls: ClientTls,
     private readonly hostName: string,
+    /** Per call; the default fits the slowest step (an image download). */
+    private readonly timeoutMs = TIMEOUT_MS,
   ) {}
 
   private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -85,7 +87,7 @@ export class AgentClient {
           ca: this.tls.ca,
           // The agent's certificate names the host, not necessarily the address we dial.
           checkServerIdentity: () => undefined,
-          timeout: TIMEOUT_MS,
+          timeout: this.timeoutMs,
           headers: payload
             ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
             : {},
