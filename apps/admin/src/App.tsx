@@ -1,6 +1,6 @@
 /**
  * The operator console: tenants (onboarding, suspension, quotas), hosts (state, compliance, join
- * tokens), flavors, and the global audit log; a clear refusal for anyone the API does not call a
+ * tokens), flavors, the global audit log, and the reconciler's passes and quarantine; a clear refusal for anyone the API does not call a
  * platform admin. Must never show an operator view to a non-operator, and never leave the page
  * blank. The API is the authority: every page's call is a platform procedure it checks.
  */
@@ -20,6 +20,7 @@ import { consoleAccess } from './access';
 import { AuditPage } from './pages/audit';
 import { FlavorsPage } from './pages/flavors';
 import { HostsPage } from './pages/hosts';
+import { ReconcilerPage } from './pages/reconciler';
 import { TenantsPage } from './pages/tenants';
 
 export const PRODUCT = 'admin console';
@@ -30,6 +31,7 @@ export const SECTIONS = [
   { href: '#/hosts', label: 'Hosts' },
   { href: '#/flavors', label: 'Flavors' },
   { href: '#/audit', label: 'Audit log' },
+  { href: '#/reconciler', label: 'Reconciler' },
 ];
 
 export function App() {
@@ -73,6 +75,8 @@ function OperatorPage(props: { route: string[]; me: MeOutput; onLogout: () => vo
       return <FlavorsPage />;
     case 'audit':
       return <AuditPage />;
+    case 'reconciler':
+      return <ReconcilerPage />;
     default:
       return (
         <Card title="Page not found" level={1}>

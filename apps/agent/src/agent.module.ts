@@ -5,6 +5,8 @@ import { HealthController } from './health.controller';
 import { ControlPlaneOnlyGuard } from './host/control-plane.guard';
 import { HostController } from './host/host.controller';
 import { HostService } from './host/host.service';
+import { HostInventoryService } from './inventory/host-inventory.service';
+import { InventoryController } from './inventory/inventory.controller';
 import { EventQueue } from './reports/event-queue';
 import { EventsController } from './reports/events.controller';
 import { hypervisorProvider } from './ops/hypervisor.provider';
@@ -36,6 +38,7 @@ export class AgentModule {
         EventsController,
         OpsController,
         VolumeTransferController,
+        InventoryController,
       ],
       providers: [
         { provide: AGENT_CONFIG, useValue: config },
@@ -45,6 +48,7 @@ export class AgentModule {
         hypervisorProvider,
         HostOpsService,
         VolumeTransferService,
+        HostInventoryService,
       ],
     };
   }

@@ -55,6 +55,10 @@ export const agentConfigSchema = z
     AGENT_HYPERVISOR: z.enum(['libvirt', 'simulated']).default('libvirt'),
     /** The MAC driver a simulated host claims to enforce (libvirt hosts are probed). */
     AGENT_SIMULATED_SECURITY: z.enum(['selinux', 'apparmor', 'none']).default('selinux'),
+    /** A simulated host that already holds domains at boot (ones Palisade did not define, say):
+     *  an absolute path to JSON `{"domains":[{"xml":"<domain…>","start":true}]}`. Tests of the
+     *  reconciler's quarantine use it; libvirt hosts ignore it. */
+    AGENT_SIMULATED_PRELOAD: z.string().startsWith('/', 'must be an absolute path').optional(),
     /** Tenant segments: the VXLAN underlay (device and this host's address on it), the VLAN trunk. */
     AGENT_UNDERLAY_DEV: z
       .string()

@@ -22,6 +22,14 @@ export const workerConfigSchema = z.object({
   HOST_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
   /** How often the host monitor looks for silent hosts. */
   HOST_MONITOR_EVERY_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
+  /** How often the reconciler compares every up host with the database
+   *  (docs/operations/reconciler.md); 0 turns it off (e.g. a test worker on a shared database). */
+  RECONCILE_EVERY_MS: z.coerce
+    .number()
+    .int()
+    .max(86_400_000)
+    .refine((v) => v === 0 || v >= 1000, 'must be 0 (off) or at least 1000')
+    .default(60_000),
   /** The control plane's CA directory (the API's PKI_DIR): the worker issues itself a
    *  control-plane client certificate from it to call agents. Without it, VM workflows are off. */
   PKI_DIR: z.string().startsWith('/', 'must be an absolute path').optional(),

@@ -5,6 +5,7 @@ import { HostMonitorService } from './hosts/host-monitor.service';
 import { HeartbeatProcessor } from './processors/heartbeat.processor';
 import { OperationsService } from './operations/operations.service';
 import { QueuesService } from './queues.service';
+import { ReconcilerService } from './reconciler/reconciler.service';
 import { vmWorkflowsProvider } from './vms/vm-workflows.provider';
 
 @Module({})
@@ -31,6 +32,7 @@ export class WorkerModule {
         QueuesService,
         OperationsService,
         HostMonitorService,
+        ReconcilerService,
       ],
     };
   }

@@ -5,6 +5,7 @@
  */
 import { drainWorkflows } from './hosts/drain-workflow';
 import type { Workflow } from './operations/engine';
+import { restartWorkflows } from './reconciler/restart-workflow';
 import type { VmWorkflowDeps } from './vms/vm-host';
 import { networkWorkflows } from './networks/network-workflows';
 import { vmChangeWorkflows } from './vms/vm-change-workflows';
@@ -23,5 +24,6 @@ export function allWorkflows(deps: WorkflowDeps): Workflow<unknown>[] {
     ...snapshotWorkflows(deps),
     ...networkWorkflows(deps),
     ...drainWorkflows(deps),
+    ...restartWorkflows(deps),
   ] as Workflow<unknown>[];
 }

@@ -21,11 +21,9 @@ export const VOLUME_TRANSFER_HEADERS = {
 } as const;
 
 /** A base image by its name in an image store: `<sha256>.<format>`. */
-export const volumeBaseName = z
-  .string()
-  .regex(/^[0-9a-f]{64}\.(qcow2|raw)$/, {
-    error: `${VOLUME_TRANSFER_HEADERS.base} must be <sha256>.<qcow2|raw>`,
-  });
+export const volumeBaseName = z.string().regex(/^[0-9a-f]{64}\.(qcow2|raw)$/, {
+  error: `${VOLUME_TRANSFER_HEADERS.base} must be <sha256>.<qcow2|raw>`,
+});
 
 export const agentVolumeImportHeaders = z.object({
   [VOLUME_TRANSFER_HEADERS.operationId]: z.uuid({

@@ -19,3 +19,4 @@ export * from './isolation-report';
 export * from './agent-api';
 export * from './images';
 export * from './agent-volume-transfer';
+export * from './reconciler';

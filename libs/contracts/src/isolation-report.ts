@@ -94,7 +94,7 @@ export type IsolationReport = z.infer<typeof isolationReportSchema>;
  *  the host did not enforce it and said so when it started the VM (the operator allowed it);
  *  `unmeasured`: the report has nothing to compare (e.g. the host could not read the file). */
 export const isolationCheckSchema = z.object({
-  mechanism: z.enum(['svirt', 'cpu', 'memory', 'network', 'filter', 'storage']),
+  mechanism: z.enum(['svirt', 'cpu', 'memory', 'network', 'filter', 'bandwidth', 'storage']),
   status: z.enum(['pass', 'fail', 'weakened', 'unmeasured']),
   expected: z.string(),
   measured: z.string(),

@@ -7,7 +7,12 @@ import { z } from 'zod';
  */
 export const QUEUE_PREFIX = '{palisade}'; // hash-tagged, so every queue key lands on one Redis Cluster slot
 
-export const QueueName = { system: 'system', operations: 'operations', hosts: 'hosts' } as const;
+export const QueueName = {
+  system: 'system',
+  operations: 'operations',
+  hosts: 'hosts',
+  reconciler: 'reconciler',
+} as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const jobRegistry = {
@@ -25,6 +30,10 @@ export const jobRegistry = {
   hosts: {
     /** Scheduled: marks hosts whose heartbeat is older than the timeout unreachable. */
     monitor: z.object({}),
+  },
+  reconciler: {
+    /** Scheduled: one pass comparing every up host with the database (docs/operations/reconciler.md). */
+    run: z.object({}),
   },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 

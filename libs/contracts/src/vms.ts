@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { operationSchema, waitFields } from './operations';
 import { pageInput, tagFilter } from './pagination';
+import { restartPolicySchema } from './reconciler';
 
 /**
  * VMs as tenants see and change them. A VM's name becomes its guest hostname and part of the
@@ -48,6 +49,8 @@ export const vmCreateInput = z.object({
     })
     .optional(),
   tags: tagsSchema.default([]),
+  /** What the reconciler does when the VM is found off while it should run (default always). */
+  restartPolicy: restartPolicySchema.optional(),
   ...waitFields,
 });
 export type VmCreateInput = z.infer<typeof vmCreateInput>;
@@ -60,6 +63,7 @@ export const vmSchema = z.object({
   desiredState: z.enum(['running', 'stopped', 'deleted']),
   observedState: z.string(),
   tags: z.array(z.string()),
+  restartPolicy: restartPolicySchema,
   nics: z.array(z.object({ networkId: z.uuid(), mac: z.string(), ip: z.string() })),
   /** The sVirt category pair, e.g. c12,c345 (unique across the cluster). */
   mcs: z.string().nullable(),
@@ -91,9 +95,14 @@ export const vmListInput = pageInput.extend({
 });
 
 export const vmUpdateInput = z
-  .object({ id: uuid, name: vmNameSchema.optional(), tags: tagsSchema.optional() })
-  .refine((v) => v.name !== undefined || v.tags !== undefined, {
-    message: 'give name or tags to change',
+  .object({
+    id: uuid,
+    name: vmNameSchema.optional(),
+    tags: tagsSchema.optional(),
+    restartPolicy: restartPolicySchema.optional(),
+  })
+  .refine((v) => v.name !== undefined || v.tags !== undefined || v.restartPolicy !== undefined, {
+    message: 'give name, tags or restartPolicy to change',
     path: ['name'],
   });
 

@@ -17,3 +17,4 @@ export * from './placement';
 export * from './workflow';
 export * from './host-observation';
 export * from './isolation-check';
+export * from './restart-policy';

@@ -52,6 +52,10 @@ function report(over: Partial<IsolationReport> = {}): IsolationReport {
         filter: { value: 'clean-traffic', source: 'virsh dumpxml (live)' },
         filterParameters: { IP: '10.0.0.5' },
         binding: { value: 'clean-traffic', source: 'virsh nwfilter-binding-list' },
+        bandwidth: {
+          value: { inboundAverageKBps: 1250, outboundAverageKBps: 1250 },
+          source: 'live XML <interface> <bandwidth>',
+        },
       },
     ],
     storage: [
@@ -70,6 +74,7 @@ function report(over: Partial<IsolationReport> = {}): IsolationReport {
         encryption: { value: 'none', source: 'qemu-img info' },
       },
     ],
+    weakenings: [],
     ...over,
   };
 }
@@ -158,6 +163,27 @@ describe('checkIsolation', () => {
     expect(checkIsolation({ ...expectation, memoryHardLimitMiB: 256 }, limited, []).verdict).toBe(
       'isolated',
     );
+  });
+
+  it('a NIC rate is checked when the flavor sets one: as asked passes; none is weakened only when the host said so at start', () => {
+    const limited = { ...expectation, nics: [{ ...expectation.nics[0]!, averageKBps: 1250 }] };
+    const ok = checkIsolation(limited, report(), []);
+    expect(ok.verdict).toBe('isolated');
+    expect(ok.checks.find((c) => c.mechanism === 'bandwidth')).toMatchObject({
+      status: 'pass',
+      measured: 'in 1250, out 1250 KiB/s',
+    });
+    const base = report();
+    const unshaped = report({
+      network: [{ ...base.network[0]!, bandwidth: { value: null, source: 'live XML' } }],
+    });
+    const said = [{ mechanism: 'bandwidth', reason: 'kernel lacks sfq' }];
+    expect(checkIsolation(limited, unshaped, said).verdict).toBe('weakened');
+    // The report's own weakenings say what is missing, not that the operator allowed it.
+    expect(
+      checkIsolation(limited, { ...unshaped, weakenings: [{ ...said[0]!, source: 'x' }] }, [])
+        .verdict,
+    ).toBe('violated');
   });
 
   it('no report at all is unknown with no checks', () => {

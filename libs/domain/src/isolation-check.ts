@@ -15,7 +15,8 @@ export interface IsolationExpectation {
   cpu: { quotaUs: number | null; periodUs: number };
   /** The cgroup memory hard limit the spec sets, or undefined for none. */
   memoryHardLimitMiB?: number;
-  nics: { mac: string; ip: string }[];
+  /** Each NIC with its address and, when the flavor limits it, its average rate in KiB/s. */
+  nics: { mac: string; ip: string; averageKBps?: number }[];
 }
 
 type Weakening = { mechanism: string; reason: string };
@@ -75,7 +76,30 @@ function memoryCheck(limitMiB: number, r: IsolationReport): IsolationCheck {
   return check('memory', mib === limitMiB ? 'pass' : 'fail', expected, `${mib} MiB`, m.source);
 }
 
-function nicChecks(e: IsolationExpectation, r: IsolationReport): IsolationCheck[] {
+function bandwidthCheck(
+  nic: IsolationExpectation['nics'][number] & { averageKBps: number },
+  got: IsolationReport['network'][number],
+  weakened: Weakening | undefined,
+): IsolationCheck {
+  const expected = `NIC ${nic.mac} limited to ${nic.averageKBps} KiB/s on average`;
+  const b = got.bandwidth;
+  if (!b)
+    return check('bandwidth', 'unmeasured', expected, 'not reported by this host', 'live XML');
+  const rate = b.value?.outboundAverageKBps ?? b.value?.inboundAverageKBps ?? null;
+  if (rate === null)
+    return check('bandwidth', weakened ? 'weakened' : 'fail', expected, 'no limit', b.source);
+  const both = `in ${b.value?.inboundAverageKBps ?? '—'}, out ${b.value?.outboundAverageKBps ?? '—'} KiB/s`;
+  const ok =
+    b.value?.inboundAverageKBps === nic.averageKBps &&
+    b.value?.outboundAverageKBps === nic.averageKBps;
+  return check('bandwidth', ok ? 'pass' : 'fail', expected, both, b.source);
+}
+
+function nicChecks(
+  e: IsolationExpectation,
+  r: IsolationReport,
+  bandwidthWeakened: Weakening | undefined,
+): IsolationCheck[] {
   return e.nics.flatMap((nic) => {
     const got = r.network.find((n) => n.mac.toLowerCase() === nic.mac.toLowerCase());
     if (!got)
@@ -101,6 +125,9 @@ function nicChecks(e: IsolationExpectation, r: IsolationReport): IsolationCheck[
         `${bound ?? 'no filter bound'}${ip ? `, IP=${ip}` : ''}`,
         got.binding.source,
       ),
+      ...(nic.averageKBps === undefined
+        ? []
+        : [bandwidthCheck({ ...nic, averageKBps: nic.averageKBps }, got, bandwidthWeakened)]),
     ];
   });
 }
@@ -129,12 +156,14 @@ export function checkIsolation(
   weakenings: readonly Weakening[],
 ): Pick<VmIsolation, 'verdict' | 'checks'> {
   if (!report) return { verdict: 'unknown', checks: [] };
+  // Only what the host said when it started the VM (the operator's permission) makes a missing
+  // mechanism `weakened`; the report's own list describes what is missing, not that it may be.
   const weak = (m: string) => weakenings.find((w) => w.mechanism === m);
   const checks = [
     svirtCheck(e, report, weak('svirt')),
     cpuCheck(e, report),
     ...(e.memoryHardLimitMiB === undefined ? [] : [memoryCheck(e.memoryHardLimitMiB, report)]),
-    ...nicChecks(e, report),
+    ...nicChecks(e, report, weak('bandwidth')),
     ...storageChecks(report, weak('disk-encryption')),
   ];
   const has = (s: IsolationCheck['status']) => checks.some((c) => c.status === s);

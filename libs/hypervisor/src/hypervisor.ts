@@ -197,6 +197,9 @@ export interface Hypervisor {
       source: AsyncIterable<Uint8Array>,
       spec: VolumeImport,
     ): Promise<VolumeInfo>;
+    /** Names of the files directly in `dir` (one of the volume directories), sorted; an absent
+     *  directory lists nothing. For the reconciler: files no row accounts for are quarantined. */
+    list(dir: string): Promise<string[]>;
   };
 
   // --- snapshots (internal qcow2 snapshots of a stopped domain's disks) -------------------------

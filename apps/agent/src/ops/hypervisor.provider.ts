@@ -3,6 +3,7 @@
  * in-memory simulated host when AGENT_HYPERVISOR=simulated (fleet and workflow tests: many
  * agents on one machine, real mTLS and HTTP, no guests).
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FactoryProvider } from '@nestjs/common';
 import {
@@ -26,8 +27,24 @@ export function createHypervisor(c: AgentConfig): Hypervisor {
   });
 }
 
+/** Defines (and starts) the domains of AGENT_SIMULATED_PRELOAD on a simulated host. */
+async function preload(hv: Hypervisor, file: string): Promise<void> {
+  const { domains } = JSON.parse(await readFile(file, 'utf8')) as {
+    domains: { xml: string; start?: boolean }[];
+  };
+  for (const d of domains) {
+    const { uuid } = await hv.defineDomain(d.xml);
+    if (d.start) await hv.start(uuid);
+  }
+}
+
 export const hypervisorProvider: FactoryProvider<Hypervisor> = {
   provide: HYPERVISOR,
   inject: [AGENT_CONFIG],
-  useFactory: createHypervisor,
+  async useFactory(c: AgentConfig) {
+    const hv = createHypervisor(c);
+    if (c.AGENT_HYPERVISOR === 'simulated' && c.AGENT_SIMULATED_PRELOAD)
+      await preload(hv, c.AGENT_SIMULATED_PRELOAD);
+    return hv;
+  },
 };

@@ -17,6 +17,7 @@ import { volumesRouter } from './procedures/volumes';
 import { operationsRouter } from './procedures/operations';
 import { adminQuotasRouter, quotaRouter } from './procedures/quotas';
 import { adminAuditRouter, auditRouter } from './procedures/audit';
+import { adminReconcilerRouter } from './procedures/reconciler';
 import { router } from './trpc';
 
 export const appRouter = router({
@@ -40,6 +41,7 @@ export const appRouter = router({
     hosts: adminHostsRouter,
     quotas: adminQuotasRouter,
     audit: adminAuditRouter,
+    reconciler: adminReconcilerRouter,
   }),
 });
 

@@ -22,6 +22,7 @@ import {
   type AgentEnsureVmRunningInput,
   type AgentEnsureVolumeInput,
   type AgentImage,
+  type AgentInventory,
   type AgentRebootVmInput,
   type AgentRemoveSegmentInput,
   type AgentResizeVolumeInput,
@@ -72,6 +73,8 @@ export class AgentClient {
     private readonly baseUrl: string,
     private readonly tls: ClientTls,
     private readonly hostName: string,
+    /** Per call; the default fits the slowest step (an image download). */
+    private readonly timeoutMs = TIMEOUT_MS,
   ) {}
 
   private call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -87,7 +90,7 @@ export class AgentClient {
           ca: this.tls.ca,
           // The agent's certificate names the host, not necessarily the address we dial.
           checkServerIdentity: () => undefined,
-          timeout: TIMEOUT_MS,
+          timeout: this.timeoutMs,
           headers: payload
             ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
             : {},
@@ -285,5 +288,9 @@ export class AgentClient {
   /** What the host can enforce, from its probe (VLAN, bandwidth, sVirt, acceleration, ...). */
   compliance() {
     return this.call<ComplianceReportWire>('GET', '/v1/host/compliance');
+  }
+  /** Everything the host holds (domains, volume files, Palisade bridges), for the reconciler. */
+  inventory() {
+    return this.call<AgentInventory>('GET', '/v1/inventory');
   }
 }

@@ -21,3 +21,4 @@ export * from './segments';
 export * from './placement-recheck';
 export * from './vm-migrations';
 export * from './operation-requests';
+export * from './reconciler';

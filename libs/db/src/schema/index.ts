@@ -18,3 +18,4 @@ export * from './snapshots';
 export * from './operations';
 export * from './audit-events';
 export * from './api-clients';
+export * from './reconciler';

@@ -10,6 +10,7 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { RESTART_POLICIES } from '@palisade/contracts';
 import { DESIRED_STATES, OBSERVED_STATES } from '@palisade/domain';
 import { id, timestamps } from './columns';
 import { flavors } from './flavors';
@@ -20,6 +21,8 @@ import { tenantId, tenantIsolation } from './tenant-columns';
 // The state lists are the domain's (libs/domain vm-state.ts): one definition, enforced here too.
 export const vmDesiredState = pgEnum('vm_desired_state', DESIRED_STATES);
 export const vmObservedState = pgEnum('vm_observed_state', OBSERVED_STATES);
+// What the reconciler does when a VM that should run is found off (contracts reconciler.ts).
+export const vmRestartPolicy = pgEnum('vm_restart_policy', RESTART_POLICIES);
 
 /** The most user-data a VM may carry (it travels in the NoCloud seed). */
 export const USER_DATA_MAX_BYTES = 32 * 1024;
@@ -52,6 +55,7 @@ export const vms = pgTable(
     /** While a resize runs: the flavor it came from, so a failed resize can put it back (and
      *  give the quota difference back once). Null otherwise. */
     resizeFromFlavorId: uuid().references(() => flavors.id, { onDelete: 'restrict' }),
+    restartPolicy: vmRestartPolicy().notNull().default('always'),
     tags: text()
       .array()
       .notNull()

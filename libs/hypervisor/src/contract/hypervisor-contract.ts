@@ -442,6 +442,17 @@ export function describeHypervisorContract(
         await hv.volumes.delete(path);
         expect(await hv.volumes.info(path)).toBeNull();
       });
+
+      it('lists the files of a volume directory, and an absent directory as empty', async () => {
+        const path = volumePath();
+        const file = path.slice(opts.volumeDir.length + 1);
+        expect(await hv.volumes.list(opts.volumeDir)).not.toContain(file);
+        await hv.volumes.create({ path, sizeBytes: 16 * 1024 * 1024 });
+        expect(await hv.volumes.list(opts.volumeDir)).toContain(file);
+        expect(await hv.volumes.list(`${opts.volumeDir}/absent-${randomUUID()}`)).toEqual([]);
+        await hv.volumes.delete(path);
+        expect(await hv.volumes.list(opts.volumeDir)).not.toContain(file);
+      });
     });
 
     describe('networks', () => {

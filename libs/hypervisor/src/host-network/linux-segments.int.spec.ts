@@ -58,6 +58,9 @@ describe('LinuxSegments (VXLAN, in network namespaces)', () => {
       link: 'ul0',
     });
     expect(await ip(h1.ns, 'link', 'show', 'br4242')).toContain('state UP');
+    // The reconciler's inventory: the bridge is listed in its namespace, and only there.
+    expect(await h1.segs.listBridges()).toEqual(['br4242']);
+    expect(await h2.segs.listBridges()).toEqual([]);
   });
 
   it('carries traffic between the two hosts over the underlay', async () => {

@@ -7,7 +7,7 @@
  * file, an external data file or a `json:`/protocol reference; put a key in argv (0600 temp file).
  */
 import { randomBytes } from 'node:crypto';
-import { access, lstat, realpath, rename, rm } from 'node:fs/promises';
+import { access, lstat, readdir, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, ErrorCode } from '@palisade/contracts';
 import { hypervisorError, hypervisorErrorKind, HypervisorErrorKind as K } from '../contract/errors';
@@ -200,6 +200,20 @@ export class QemuImages {
       this.locks.run(`vol:${path.resolve(volumePath)}`, () =>
         importVolume(this.transferDeps(), volumePath, source, spec),
       ),
+    list: async (dir: string) => {
+      // Only a configured volume directory: the port never lists arbitrary host paths.
+      const allowed = await this.allowedPath(path.join(dir, '.list'), 'dir');
+      const entries = await readdir(path.dirname(allowed), { withFileTypes: true }).catch(
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return [];
+          throw e;
+        },
+      );
+      return entries
+        .filter((e) => e.isFile())
+        .map((e) => e.name)
+        .sort();
+    },
   };
 
   private transferDeps(): TransferDeps {

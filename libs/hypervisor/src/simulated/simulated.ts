@@ -582,6 +582,13 @@ export class SimulatedHypervisor implements Hypervisor {
         await this.delay('volumeCreate', path);
         return { ...info };
       }),
+    list: async (dir: string) => {
+      const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+      return [...this.volumeMap.keys()]
+        .filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
+        .map((p) => p.slice(prefix.length))
+        .sort();
+    },
   };
 
   // --- networks ----------------------------------------------------------------------------------

@@ -97,6 +97,7 @@ export const create = tenantProcedure('vm.write')
                 mcsC2: pair.value.c2,
                 tags: input.tags,
                 userData: input.userData ?? null,
+                ...(input.restartPolicy && { restartPolicy: input.restartPolicy }),
               });
             },
           ).catch((e: unknown) => nameConflict(e, 'vms_tenant_name', 'VM', input.name));

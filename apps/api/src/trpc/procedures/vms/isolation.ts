@@ -41,7 +41,12 @@ export const isolation = tenantProcedure('vm.read')
         {
           mcs: vm.mcsC1 === null || vm.mcsC2 === null ? null : { c1: vm.mcsC1, c2: vm.mcsC2 },
           cpu: { quotaUs: flavor.cpuQuotaUs ?? null, periodUs: flavor.cpuPeriodUs },
-          nics: nics.map((n) => ({ mac: n.mac, ip: hostAddress(n.ip) })),
+          // The rate the worker asks the host for (vm-host.ts): the flavor's kbit/s as KiB/s.
+          nics: nics.map((n) => ({
+            mac: n.mac,
+            ip: hostAddress(n.ip),
+            averageKBps: Math.max(1, Math.floor((flavor.netAverageKbps ?? 1_000_000) / 8)),
+          })),
         },
         report,
         weakenings,

@@ -34,6 +34,7 @@ export const toVm = (r: VmRow, parts: VmParts): Vm => ({
   desiredState: r.desiredState,
   observedState: r.observedState,
   tags: r.tags,
+  restartPolicy: r.restartPolicy,
   nics: parts.nics
     .filter((n) => n.vmId === r.id)
     .map((n) => ({ networkId: n.networkId, mac: n.mac, ip: hostAddress(n.ip) })),

@@ -6,8 +6,9 @@ import { tenantProcedure } from '../../trpc';
 import { toVm, vmParts } from './to-dto';
 
 /**
- * Renames or retags a VM. Only control-plane metadata changes, so there is no operation: the
- * new name reaches libvirt with the next operation that redefines the domain.
+ * Renames or retags a VM, or sets its restart policy (what the reconciler does when the VM is
+ * found off while it should run). Only control-plane metadata changes, so there is no operation:
+ * the new name reaches libvirt with the next operation that redefines the domain.
  */
 export const update = tenantProcedure('vm.write')
   .meta({
@@ -16,7 +17,7 @@ export const update = tenantProcedure('vm.write')
       path: '/vms/{id}',
       protect: true,
       tags: ['vms'],
-      summary: 'Rename or retag a VM',
+      summary: 'Rename or retag a VM, or set its restart policy',
     },
   })
   .input(vmUpdateInput)
@@ -29,6 +30,7 @@ export const update = tenantProcedure('vm.write')
       const set = {
         ...(input.name !== undefined && { name: input.name }),
         ...(input.tags !== undefined && { tags: input.tags }),
+        ...(input.restartPolicy !== undefined && { restartPolicy: input.restartPolicy }),
       };
       const row = await tx
         .transaction((sp) => updateVm(sp, { tenantId, id: vm.id, set }))
@@ -39,7 +41,7 @@ export const update = tenantProcedure('vm.write')
           ctx,
           'vm.update',
           { type: 'vm', id: vm.id },
-          { from: { name: vm.name, tags: vm.tags }, to: set },
+          { from: { name: vm.name, tags: vm.tags, restartPolicy: vm.restartPolicy }, to: set },
         ),
       );
       return toVm(row!, await vmParts(tx, tenantId, [vm.id]));
