@@ -151,6 +151,9 @@ export interface Hypervisor {
     /** Whether the secret exists with a value (after a libvirtd restart ephemeral secrets are
      *  gone and must be re-sent by the control plane before the VM can start). */
     exists(uuid: string): Promise<boolean>;
+    /** UUIDs of every secret the host holds, Palisade's or not (inventory and crash tests: a
+     *  volume's secret must exist once, and not outlive the volume). */
+    list(): Promise<string[]>;
   };
 
   // --- volumes (qcow2 images) ------------------------------------------------------------------
@@ -164,6 +167,8 @@ export interface Hypervisor {
      *  control plane before this call. */
     delete(path: string): Promise<void>;
     info(path: string): Promise<VolumeInfo | null>;
+    /** Paths of the qcow2 volumes directly inside `dir` (none if it does not exist). */
+    list(dir: string): Promise<string[]>;
   };
 
   // --- snapshots (internal qcow2 snapshots of a stopped domain's disks) -------------------------

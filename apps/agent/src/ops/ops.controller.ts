@@ -159,4 +159,9 @@ export class OpsController {
   list() {
     return this.ops.list();
   }
+
+  @Get('storage')
+  storage() {
+    return this.ops.storage();
+  }
 }

@@ -7,7 +7,7 @@
  * file, an external data file or a `json:`/protocol reference; put a key in argv (0600 temp file).
  */
 import { randomBytes } from 'node:crypto';
-import { access, lstat, realpath, rename, rm } from 'node:fs/promises';
+import { access, lstat, readdir, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, ErrorCode } from '@palisade/contracts';
 import { hypervisorError, hypervisorErrorKind, HypervisorErrorKind as K } from '../contract/errors';
@@ -192,6 +192,14 @@ export class QemuImages {
       }),
 
     info: async (volumePath: string) => this.volumeInfo(await this.allowedPath(volumePath, 'path')),
+
+    list: async (dir: string) => {
+      const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return [];
+        throw e;
+      });
+      return names.filter((n) => n.endsWith('.qcow2')).map((n) => path.join(dir, n));
+    },
   };
 
   /** Internal snapshot names of a qcow2 image, oldest first; needs no key. */

@@ -435,6 +435,7 @@ export class SimulatedHypervisor implements Hypervisor {
       this.secretUsage.delete(uuid.toLowerCase());
     },
     exists: async (uuid: string) => this.secretUsage.has(uuid.toLowerCase()),
+    list: async () => [...this.secretUsage.keys()],
   };
 
   // --- volumes -----------------------------------------------------------------------------------
@@ -512,6 +513,10 @@ export class SimulatedHypervisor implements Hypervisor {
       const v = this.volumeMap.get(path);
       return v ? { ...v.info } : null;
     },
+    list: async (dir: string) =>
+      [...this.volumeMap.keys()].filter(
+        (p) => p.endsWith('.qcow2') && p.slice(0, p.lastIndexOf('/')) === dir.replace(/\/+$/, ''),
+      ),
   };
 
   // --- networks ----------------------------------------------------------------------------------
