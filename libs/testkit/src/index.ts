@@ -2,3 +2,4 @@ export * from './keycloak';
 export * from './stack';
 export * from './redis';
 export * from './netns-lab';
+export * from './database';
