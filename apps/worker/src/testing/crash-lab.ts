@@ -123,7 +123,9 @@ export interface CrashLab {
   createVm(name: string, network?: number): Promise<Accepted>;
   deleteVm(vmId: string): Promise<Accepted>;
   /** The operation as the tenant sees it (GET /v1/operations/{id}). */
-  operation(id: string): Promise<{ id: string; state: string; errorCode?: string | null }>;
+  operation(
+    id: string,
+  ): Promise<{ id: string; state: string; error?: { code: string; message: string } | null }>;
   /** Polls until every listed operation is final; throws naming those that are not by `ms`. */
   waitFinal(ids: string[], ms?: number): Promise<void>;
   audit(): Promise<LabAudit>;
@@ -327,7 +329,11 @@ export async function startCrashLab(o: { agents?: number; prefix: string }): Pro
       const r = await rest('GET', `/operations/${id}`);
       if (r.status !== 200)
         throw new Error(`operation ${id}: ${r.status} ${JSON.stringify(r.data)}`);
-      return r.data as { id: string; state: string; errorCode?: string | null };
+      return r.data as {
+        id: string;
+        state: string;
+        error?: { code: string; message: string } | null;
+      };
     };
 
     const lab: CrashLab = {
