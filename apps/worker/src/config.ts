@@ -36,6 +36,11 @@ const workerSettings = z.object({
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /** How often the worker looks for jobs whose worker died (BullMQ stalledInterval). */
   WORKER_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** How many worker deaths one operation job survives before BullMQ fails it (maxStalledCount).
+   *  BullMQ's default of 1 failed the job at a second death and left its operation `running`
+   *  until its deadline (vm-crash.int.spec.ts); steps are idempotent, so running it again after
+   *  a death is the design, and the deadline still bounds an operation that kills every worker. */
+  OPERATION_MAX_STALLS: z.coerce.number().int().min(1).max(1000).default(10),
   /** TEST ONLY (refused unless NODE_ENV=test): SIGKILL this worker at `<kind>:<step>:<point>`
    *  (operations/fault-injection.ts; the crash tests). */
   WORKER_FAULT_KILL_AT: faultSpecSchema.optional(),

@@ -117,12 +117,35 @@ describe('crash safety: the worker SIGKILLed at every step of vm.create and vm.d
     400_000,
   );
 
+  it('killed twice in one vm.create (image, then define-start): a third worker finishes it', async () => {
+    const { vm, operation } = await lab.createVm('crash-twice');
+    await diesAt(
+      lab.startWorker({ WORKER_FAULT_KILL_AT: 'vm.create:image:before' }),
+      'vm.create:image:before',
+    );
+    await diesAt(
+      lab.startWorker({ WORKER_FAULT_KILL_AT: 'vm.create:define-start:before' }),
+      'vm.create:define-start:before',
+    );
+    const fresh = lab.startWorker();
+    try {
+      await lab.waitFinal([operation.id]);
+    } finally {
+      await fresh.stop();
+    }
+    expect((await lab.operation(operation.id)).state).toBe('succeeded');
+    const audit = await lab.audit();
+    expect(violations(audit)).toEqual([]);
+    expect(audit.hosts[0]!.domains).toContain(vm.id);
+  }, 600_000);
+
   it('after the whole matrix: every operation ended, the ledger counts exactly the VMs left', async () => {
     const audit = await lab.audit();
-    expect(audit.operations.length).toBe(CREATE_CASES.length + DELETE_CASES.length);
+    expect(audit.operations.length).toBe(CREATE_CASES.length + DELETE_CASES.length + 1);
     expect(audit.operations.filter((o) => o.state !== 'succeeded')).toEqual([]);
     expect(violations(audit)).toEqual([]);
-    expect(audit.usage.vms).toBe(CREATE_CASES.length - DELETE_CASES.length);
-    expect(audit.hosts[0]!.domains).toHaveLength(CREATE_CASES.length - DELETE_CASES.length);
+    const left = CREATE_CASES.length - DELETE_CASES.length + 1;
+    expect(audit.usage.vms).toBe(left);
+    expect(audit.hosts[0]!.domains).toHaveLength(left);
   });
 });
