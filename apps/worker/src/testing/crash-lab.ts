@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -132,9 +132,25 @@ export interface CrashLab {
   close(): Promise<void>;
 }
 
-export async function startCrashLab(o: { agents?: number; prefix: string }): Promise<CrashLab> {
+export interface CrashLabOptions {
+  prefix: string;
+  agents?: number;
+  /** Where the lab's folder goes; a libvirt host needs one QEMU can traverse (the netns lab's
+   *  imageDir), not /tmp's private default. */
+  baseDir?: string;
+  /** The operator's qcow2 image (default: an empty 32 MiB one, enough for simulated hosts). */
+  image?: string;
+  /** Added to every agent's env, e.g. AGENT_HYPERVISOR=libvirt and the lab's LIBVIRT_URI. */
+  agentEnv?: Record<string, string>;
+  /** Overrides of the host rows and the flavor, to match what a real host offers. */
+  host?: Partial<typeof schema.hosts.$inferInsert>;
+  flavor?: Partial<typeof schema.flavors.$inferInsert>;
+}
+
+export async function startCrashLab(o: CrashLabOptions): Promise<CrashLab> {
   const stack = loadStack('test');
-  const dir = mkdtempSync(path.join(os.tmpdir(), `palisade-${o.prefix}-`));
+  const dir = mkdtempSync(path.join(o.baseDir ?? os.tmpdir(), `palisade-${o.prefix}-`));
+  chmodSync(dir, 0o711); // QEMU (libvirt-qemu) reaches the agents' volumes through it
   const started: AppProcess[] = [];
   const agents: AgentProcess[] = [];
   let database: ThrowawayDatabase | undefined;
@@ -155,16 +171,23 @@ export async function startCrashLab(o: { agents?: number; prefix: string }): Pro
     const tls: ClientTls = await controlPlaneClientTls(path.join(dir, 'pki'), 1);
 
     // The operator's image: a real qcow2, in each agent's store under its checksum.
-    const file = path.join(dir, 'base.qcow2');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '32M']);
+    const file = o.image ?? path.join(dir, 'base.qcow2');
+    if (!o.image) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', file, '32M']);
     const checksum = createHash('sha256').update(readFileSync(file)).digest('hex');
+    const virtualSize = (
+      JSON.parse(
+        execFileSync('qemu-img', ['info', '-f', 'qcow2', '--output=json', file], {
+          encoding: 'utf8',
+        }),
+      ) as { 'virtual-size': number }
+    )['virtual-size'];
     const suffix = randomBytes(3).toString('hex');
     for (let i = 0; i < (o.agents ?? 2); i++) {
       const agent = await startAgentProcess({
         dir,
         name: `${o.prefix}-${i}-${suffix}`,
         tls,
-        env: { AGENT_SIMULATED_SECURITY: 'selinux' },
+        env: { AGENT_SIMULATED_SECURITY: 'selinux', ...o.agentEnv },
       });
       agents.push(agent);
       writeFileSync(path.join(agent.stateDir, 'images', `${checksum}.qcow2`), readFileSync(file));
@@ -203,7 +226,7 @@ export async function startCrashLab(o: { agents?: number; prefix: string }): Pro
       });
       const [flavor] = await tx
         .insert(schema.flavors)
-        .values({ name: `crash-${suffix}`, vcpus: 1, ramMib: 256, diskGib: 1 })
+        .values({ name: `crash-${suffix}`, vcpus: 1, ramMib: 256, diskGib: 1, ...o.flavor })
         .returning();
       const [image] = await tx
         .insert(schema.images)
@@ -211,7 +234,7 @@ export async function startCrashLab(o: { agents?: number; prefix: string }): Pro
           name: `crash-${suffix}`,
           os: 'test',
           format: 'qcow2',
-          sizeBytes: 32 * 1024 * 1024,
+          sizeBytes: virtualSize,
           checksum,
           visibility: 'public',
           status: 'active',
@@ -233,6 +256,7 @@ export async function startCrashLab(o: { agents?: number; prefix: string }): Pro
             acceleration: 'kvm',
             compliance: { status: 'compliant' },
             lastHeartbeatAt: new Date(),
+            ...o.host,
           })
           .returning();
         const [fabric] = await tx
