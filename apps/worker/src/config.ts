@@ -2,8 +2,9 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { logSettings, parseEnv } from '@palisade/contracts';
+import { faultSpecSchema } from './operations/fault-injection';
 
-export const workerConfigSchema = z.object({
+const workerSettings = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }),
   /** The runtime role (subject to row-level security); workers act in the audited platform scope. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
@@ -38,8 +39,30 @@ export const workerConfigSchema = z.object({
     .string()
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes')
     .optional(),
+  /** BullMQ lock of a running operation job, renewed at half this by a live worker. A worker
+   *  that died holds its jobs until the lock lapses; then the stalled check hands them on. */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** How often the worker looks for jobs whose worker died (BullMQ stalledInterval). */
+  WORKER_STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** How many worker deaths one operation job survives before BullMQ fails it (maxStalledCount).
+   *  BullMQ's default of 1 failed the job at a second death and left its operation `running`
+   *  until its deadline (vm-crash.int.spec.ts); steps are idempotent, so running it again after
+   *  a death is the design, and the deadline still bounds an operation that kills every worker. */
+  OPERATION_MAX_STALLS: z.coerce.number().int().min(1).max(1000).default(10),
+  /** TEST ONLY (refused unless NODE_ENV=test): SIGKILL this worker at `<kind>:<step>:<point>`
+   *  (operations/fault-injection.ts; the crash tests). */
+  WORKER_FAULT_KILL_AT: faultSpecSchema.optional(),
+  NODE_ENV: z.string().optional(),
   ...logSettings,
 });
+
+export const workerConfigSchema = workerSettings.refine(
+  (c) => c.WORKER_FAULT_KILL_AT === undefined || c.NODE_ENV === 'test',
+  {
+    path: ['WORKER_FAULT_KILL_AT'],
+    message: 'is for crash tests only and is refused unless NODE_ENV=test',
+  },
+);
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 

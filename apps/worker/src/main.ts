@@ -3,10 +3,13 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { loadWorkerConfig } from './config';
+import { armFault } from './operations/fault-injection';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
+  // Test only: the config refuses it unless NODE_ENV=test.
+  if (config.WORKER_FAULT_KILL_AT) armFault(config.WORKER_FAULT_KILL_AT);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
     bufferLogs: true,
   });

@@ -250,6 +250,14 @@ export const agentVmListSchema = z.object({
   items: z.array(z.object({ vmId: z.string(), name: z.string(), state: agentVmStateSchema })),
 });
 
+/** GET /v1/storage: the host's volumes (by ID) and libvirt secrets (by UUID; a volume's secret
+ *  has the volume's ID). Names only, never a key. */
+export const agentStorageSchema = z.object({
+  volumes: z.array(z.string()),
+  secrets: z.array(z.string()),
+});
+export type AgentStorage = z.infer<typeof agentStorageSchema>;
+
 /** Every error the agent answers: the stable code, a message, and details (never a secret). */
 export const agentErrorSchema = z.object({
   code: z.string(),

@@ -173,6 +173,9 @@ export interface Hypervisor {
     /** Whether the secret exists with a value (after a libvirtd restart ephemeral secrets are
      *  gone and must be re-sent by the control plane before the VM can start). */
     exists(uuid: string): Promise<boolean>;
+    /** UUIDs of every secret the host holds, Palisade's or not (inventory and crash tests: a
+     *  volume's secret must exist once, and not outlive the volume). */
+    list(): Promise<string[]>;
   };
 
   // --- volumes (qcow2 images) ------------------------------------------------------------------

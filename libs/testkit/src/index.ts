@@ -4,3 +4,4 @@ export * from './redis';
 export * from './netns-lab';
 export * from './agent-process';
 export * from './serial-console';
+export * from './database';

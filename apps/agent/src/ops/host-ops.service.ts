@@ -33,6 +33,7 @@ import {
   type AgentSegmentRef,
   type AgentSnapshotInput,
   type AgentSnapshotList,
+  type AgentStorage,
   type AgentVmDetails,
   type AgentVmStatus,
   type AgentVolume,
@@ -662,6 +663,19 @@ export class HostOpsService implements OnModuleDestroy {
       items: all
         .filter((d) => d.palisade !== undefined)
         .map((d) => ({ vmId: d.uuid, name: d.name, state: d.state })),
+    };
+  }
+
+  /** The host's volumes (by ID, from `<state>/volumes`) and libvirt secrets (by UUID): what a
+   *  crash test or the reconciler compares with the database. Never a key. */
+  async storage(): Promise<AgentStorage> {
+    const files = await this.hv.volumes.list(this.dir('volumes'));
+    return {
+      volumes: files
+        .filter((f) => f.endsWith('.qcow2'))
+        .map((f) => path.basename(f, '.qcow2'))
+        .sort(),
+      secrets: (await this.hv.secrets.list()).sort(),
     };
   }
 }

@@ -170,4 +170,9 @@ export class OpsController {
   list() {
     return this.ops.list();
   }
+
+  @Get('storage')
+  storage() {
+    return this.ops.storage();
+  }
 }

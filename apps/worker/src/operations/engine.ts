@@ -34,6 +34,7 @@ import {
   withStep,
   type StepRecord,
 } from '@palisade/domain';
+import { aroundStep } from './fault-injection';
 
 export interface WorkflowStep<C> {
   name: string;
@@ -116,7 +117,7 @@ export class WorkflowEngine {
           error: undefined,
         });
         await this.save(op.id, steps, 'running');
-        await step.run(ctx);
+        await aroundStep(op.kind, step.name, () => step.run(ctx));
         steps = withStep(steps, i, { state: 'done', finishedAt: this.now().toISOString() });
         await this.save(op.id, steps, 'running');
       }

@@ -31,6 +31,7 @@ export function operationsWorker(
   engine: WorkflowEngine,
   concurrency: number,
   sweep?: () => Promise<SweepReport>,
+  locks: { lockMs?: number; stalledCheckMs?: number; maxStalls?: number } = {},
 ): Worker {
   return new Worker(
     QueueName.operations,
@@ -44,7 +45,14 @@ export function operationsWorker(
         maxAttempts: job.opts.attempts ?? 1,
       });
     },
-    { connection, prefix: QUEUE_PREFIX, concurrency },
+    {
+      connection,
+      prefix: QUEUE_PREFIX,
+      concurrency,
+      ...(locks.lockMs ? { lockDuration: locks.lockMs } : {}),
+      ...(locks.stalledCheckMs ? { stalledInterval: locks.stalledCheckMs } : {}),
+      ...(locks.maxStalls ? { maxStalledCount: locks.maxStalls } : {}),
+    },
   );
 }
 
@@ -93,6 +101,11 @@ export class OperationsService implements OnApplicationBootstrap, OnApplicationS
       this.engine,
       this.config.WORKER_CONCURRENCY,
       () => sweepOverdueOperations({ db: this.db, queue, engine: this.engine, kinds: this.kinds }),
+      {
+        lockMs: this.config.WORKER_LOCK_MS,
+        stalledCheckMs: this.config.WORKER_STALLED_CHECK_MS,
+        maxStalls: this.config.OPERATION_MAX_STALLS,
+      },
     );
     this.worker.on('failed', (job, err) =>
       this.logger.warn(`operation ${job?.id} attempt ${job?.attemptsMade} failed: ${err.message}`),

@@ -28,6 +28,7 @@ import {
   type AgentResizeVolumeInput,
   type AgentSnapshotInput,
   type AgentSnapshotList,
+  type AgentStorage,
   type AgentVmDetails,
   type AgentVmStatus,
   type AgentVolume,
@@ -36,6 +37,7 @@ import {
 } from '@palisade/contracts';
 import { issueKeyAndCertificate, loadOrCreateCa } from '@palisade/auth';
 import { StepRefused } from '../operations/engine';
+import { afterHostCall } from '../operations/fault-injection';
 
 export interface ClientTls {
   key: string;
@@ -140,7 +142,10 @@ export class AgentClient {
       } catch {
         json = undefined;
       }
-      if (status >= 200 && status < 300) return resolve(json as T);
+      if (status >= 200 && status < 300) {
+        afterHostCall(); // a no-op unless a crash test armed it
+        return resolve(json as T);
+      }
       const err = agentErrorSchema.safeParse(json);
       const code = err.success ? err.data.code : ErrorCode.AGENT_HOST_FAILED;
       const message = `agent ${this.hostName} ${method} ${url.pathname}: ${status} ${code}: ${err.success ? err.data.message : text.slice(0, 500)}`;
@@ -264,6 +269,10 @@ export class AgentClient {
   }
   list() {
     return this.call<{ items: { vmId: string; name: string; state: string }[] }>('GET', '/v1/vms');
+  }
+  /** Volume IDs and secret UUIDs the host holds. */
+  storage() {
+    return this.call<AgentStorage>('GET', '/v1/storage');
   }
   resizeVolume(input: AgentResizeVolumeInput) {
     return this.call<AgentVolume>('POST', '/v1/volumes/resize', input);

@@ -278,7 +278,7 @@ export function describeHypervisorContract(
     });
 
     describe('secrets', () => {
-      it('define is idempotent, exists reports it, undefine is idempotent', async () => {
+      it('define is idempotent, exists and list report it, undefine is idempotent', async () => {
         const uuid = newSecretUuid();
         const secret = {
           uuid,
@@ -289,9 +289,12 @@ export function describeHypervisorContract(
         await hv.secrets.define(secret);
         await hv.secrets.define(secret);
         expect(await hv.secrets.exists(uuid)).toBe(true);
+        // Listed once, however often it was defined.
+        expect((await hv.secrets.list()).filter((u) => u === uuid)).toEqual([uuid]);
         await hv.secrets.undefine(uuid);
         await hv.secrets.undefine(uuid);
         expect(await hv.secrets.exists(uuid)).toBe(false);
+        expect(await hv.secrets.list()).not.toContain(uuid);
       });
 
       it('a domain with an encrypted disk starts only while its secret exists', async () => {

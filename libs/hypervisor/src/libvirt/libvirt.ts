@@ -45,6 +45,7 @@ import {
   parseDomIfList,
   parseKeyValues,
   parseNwfilterList,
+  parseSecretList,
   parseState,
   parseStateXmlBatch,
   uuidArg,
@@ -416,6 +417,7 @@ export class LibvirtHypervisor implements Hypervisor {
         throw e;
       }
     },
+    list: async () => parseSecretList(await this.virsh(['secret-list'], 'list secrets')),
   };
 
   // --- networks ----------------------------------------------------------------------------------

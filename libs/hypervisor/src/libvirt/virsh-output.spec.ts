@@ -10,6 +10,7 @@ import {
   metadataOf,
   parseDomIfList,
   parseNwfilterList,
+  parseSecretList,
   parseState,
   parseStateXmlBatch,
   uuidArg,
@@ -132,6 +133,16 @@ describe('virsh output parsers', () => {
  vnet0       bridge   pbr-int   virtio   52:54:00:aa:bb:01
 `),
     ).toEqual([{ iface: 'vnet0', type: 'bridge', source: 'pbr-int' }]);
+  });
+
+  it('secret-list: the UUIDs, lower case; an empty table is none', () => {
+    expect(
+      parseSecretList(` UUID                                   Usage
+--------------------------------------------------------------------------------
+ 3FA19453-D889-4E3F-808D-4A8E855D31DE   volume palisade/volume/3fa19453-d889-4e3f-808d-4a8e855d31de
+`),
+    ).toEqual([UUID]);
+    expect(parseSecretList(' UUID   Usage\n---------------\n\n')).toEqual([]);
   });
 
   it('identityOf needs a <domain> with <name> and <uuid>, naming what is missing', () => {

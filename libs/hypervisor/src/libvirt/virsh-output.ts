@@ -107,6 +107,18 @@ export function parseNwfilterList(out: string): string[] {
     .filter((n): n is string => n !== undefined);
 }
 
+/** UUIDs from `virsh secret-list` (header, rule, then `<uuid>  <usage>` rows). */
+export function parseSecretList(out: string): string[] {
+  return out
+    .split('\n')
+    .map(
+      (l) =>
+        /^\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s/i.exec(`${l} `)?.[1],
+    )
+    .filter((u): u is string => u !== undefined)
+    .map((u) => u.toLowerCase());
+}
+
 /** Rows of `virsh domiflist`: Interface, Type, Source, Model, MAC. */
 export function parseDomIfList(out: string): { iface: string; type: string; source: string }[] {
   return out

@@ -439,6 +439,7 @@ export class SimulatedHypervisor implements Hypervisor {
       this.secretUsage.delete(uuid.toLowerCase());
     },
     exists: async (uuid: string) => this.secretUsage.has(uuid.toLowerCase()),
+    list: async () => [...this.secretUsage.keys()],
   };
 
   // --- volumes -----------------------------------------------------------------------------------

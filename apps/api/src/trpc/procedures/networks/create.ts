@@ -83,6 +83,7 @@ export const create = tenantProcedure('network.write')
                 gateway: subnet.value.gateway === null ? null : formatIpv4(subnet.value.gateway),
               });
             },
+            () => `fabricId: fabric ${fabric.name} has no free segment.`,
           ).catch((e: unknown) => nameConflict(e, 'networks_tenant_name', 'network', input.name));
           return {
             targetId: row.id,

@@ -100,6 +100,7 @@ export const create = tenantProcedure('vm.write')
                 ...(input.restartPolicy && { restartPolicy: input.restartPolicy }),
               });
             },
+            () => 'No free sVirt MCS category pair is left in the cluster.',
           ).catch((e: unknown) => nameConflict(e, 'vms_tenant_name', 'VM', input.name));
           // Snapshots of the keys, in the VM's transaction: deleting a key later leaves the VM
           // (and its seed) with the key it was created with.
@@ -129,6 +130,10 @@ export const create = tenantProcedure('vm.write')
                 ip: ip.value,
               });
             },
+            (c) =>
+              c === 'nics_network_ip'
+                ? `networkId: network ${network.name} has no free address.`
+                : 'No free MAC address is left.',
           );
           return {
             targetId: vm.id,
