@@ -359,8 +359,10 @@ describe('vm change and network workflows (real Postgres, simulated agents over 
     const { vm, op } = await f.acceptedCreate({ flavor: 'strict', network: 1, n: 8 });
     expect(await f.engine.run(op.id, attempt)).toBe('failed');
     expect((await readOp(op.id)).errorCode).toBe('agent.isolation_unenforceable');
-    expect((await readVm(vm.id))?.hostId).toBeNull();
+    expect(await readVm(vm.id)).toBeUndefined();
     expect(await bridges(1)).toEqual([]);
+    const { ledger, real } = await f.usage();
+    expect(ledger).toEqual(real);
   });
 
   /** What POST /v1/networks writes: a pending network with a segment ID, one network of quota. */

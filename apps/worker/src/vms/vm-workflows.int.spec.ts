@@ -149,6 +149,8 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
         await tx
           .delete(schema.flavors)
           .where(inArray(schema.flavors.id, [ids.flavorStrict, ids.flavorLoose]));
+        // A compensated create gave its quota back, which made the tenant's ledger row.
+        await tx.delete(schema.tenantUsage).where(eq(schema.tenantUsage.tenantId, ids.tenant));
         await tx.delete(schema.tenants).where(eq(schema.tenants.id, ids.tenant));
       });
     await db?.$client.end();
@@ -308,8 +310,10 @@ describe('vm workflows (real Postgres, simulated agents over mTLS)', () => {
       'segment:compensated',
       'define-start:compensated',
     ]);
-    // Nothing held: no host claim, no volume row, no domain on the host.
-    expect((await readVm(vm.id))?.hostId).toBeNull();
+    // Nothing held: no VM row (its MCS pair, MAC and IP went with it), no volume row, no domain
+    // on the host.
+    expect(await readVm(vm.id)).toBeUndefined();
+    expect(await nicsOf(vm.id)).toEqual([]);
     expect(await volumesOf(vm.id)).toEqual([]);
     expect(await agents[1]!.client.get(vm.id)).toBeNull();
     expect((await agents[1]!.client.list()).items).toEqual([]);

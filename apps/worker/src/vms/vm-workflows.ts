@@ -16,6 +16,8 @@
 import { ErrorCode } from '@palisade/contracts';
 import {
   claimPlacement,
+  getFlavor,
+  getVm,
   insertVolume,
   releasePlacement,
   removeDeletedVm,
@@ -23,8 +25,10 @@ import {
   updateVolume,
   volumesOfVm,
 } from '@palisade/db';
+import { vmFootprint } from '@palisade/domain';
 import { hostSegments } from '../networks/host-segments';
 import { StepRefused, type Workflow } from '../operations/engine';
+import { giveBackQuota } from '../operations/quota';
 import { context, GiB, vmHost, type VmContext, type VmWorkflowDeps } from './vm-host';
 import { newVolumeKey, wrapVolumeKey } from './volume-keys';
 
@@ -72,8 +76,40 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
               ErrorCode.PLACEMENT_NO_VALID_HOST,
             );
         },
+        // The first step, so its undo runs last: everything on the host is gone by now. An undone
+        // create leaves no VM behind: the row goes (its MCS pair, MAC and IP with it) and its
+        // quota is given back, in one transaction under the VM's row lock, so a compensation run
+        // twice gives back once. The tenant reads why on the failed operation.
         async undo(c) {
           await tx(`vm ${c.vmId}: release placement`, (t) => releasePlacement(t, c.vmId));
+          await tx(`vm ${c.vmId}: undo create`, async (t) => {
+            const vm = await getVm(t, {
+              tenantId: c.tenantId,
+              id: c.vmId,
+              includeDeleted: true,
+              forUpdate: true,
+            });
+            if (!vm) return;
+            const flavor = await getFlavor(t, { id: vm.flavorId });
+            if (vm.desiredState !== 'deleted')
+              await updateVm(t, {
+                tenantId: c.tenantId,
+                id: vm.id,
+                set: { desiredState: 'deleted' },
+              });
+            await removeDeletedVm(t, { tenantId: c.tenantId, id: vm.id });
+            // A VM the tenant deleted meanwhile had its quota given back by that delete's accept.
+            if (flavor && vm.desiredState !== 'deleted')
+              await giveBackQuota(
+                t,
+                c.tenantId,
+                vmFootprint({
+                  vcpus: flavor.vcpus,
+                  ramMiB: flavor.ramMib,
+                  diskGiB: flavor.diskGib,
+                }),
+              );
+          });
         },
       },
       {
