@@ -157,12 +157,15 @@ describe('the tenant portal', () => {
     ).toBe(true);
     // The lifecycle actions are on the detail page too.
     expect(await page.getByRole('button', { name: 'Force off' }).isVisible()).toBe(true);
-    // Changing the VM while its create is unfinished: resize and snapshot are refused by the API
-    // with the code, shown in their own section.
+    // Changing the VM while its create is unfinished: the resize dry run names the reason and a
+    // snapshot is refused by the API, each with the code, in its own section.
     const reshape = page.getByRole('region', { name: 'Resize or rebuild' });
     await reshape.getByLabel('New flavor').selectOption(cat.large.id);
     await reshape.getByRole('button', { name: 'Resize' }).click();
-    await reshape.getByRole('alert').filter({ hasText: 'operation.in_progress' }).waitFor();
+    await reshape
+      .getByRole('alert', { name: 'Resize refused' })
+      .filter({ hasText: 'operation.in_progress' })
+      .waitFor();
     const snaps = page.getByRole('region', { name: 'Snapshots' });
     expect(await snaps.getByText('No snapshots.').isVisible()).toBe(true);
     await snaps.getByLabel('Snapshot name').fill('before-upgrade');

@@ -198,7 +198,7 @@ export function VmReshape({ vm, onAccepted }: { vm: Vm; onAccepted: OnAccepted }
   const [flavorId, setFlavorId] = useState('');
   const [imageId, setImageId] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [refusal, setRefusal] = useState<string[] | null>(null);
+  const [refusal, setRefusal] = useState<{ code: string; message: string }[] | null>(null);
   const done = (what: string, op: Operation) => {
     onAccepted(what, op);
     return invalidate(['vms'], ['operations'], ['quota']);
@@ -207,7 +207,7 @@ export function VmReshape({ vm, onAccepted }: { vm: Vm; onAccepted: OnAccepted }
     mutationFn: async (to: string) => {
       const check = await api.vms.check.mutate({ action: 'resize', flavorId: to, id: vm.id });
       if (!check.allowed) {
-        setRefusal(check.reasons.map((r) => r.message));
+        setRefusal(check.reasons);
         return null;
       }
       setRefusal(null);
@@ -255,11 +255,13 @@ export function VmReshape({ vm, onAccepted }: { vm: Vm; onAccepted: OnAccepted }
           </button>
         </div>
         {refusal && (
-          <div role="alert" aria-label="Resize refused">
-            The resize would be refused:
-            <ul>
-              {refusal.map((m) => (
-                <li key={m}>{m}</li>
+          <div role="alert" aria-label="Resize refused" className="pl-card pl-error">
+            <p>The API would refuse this resize:</p>
+            <ul aria-label="Reasons">
+              {refusal.map((r, i) => (
+                <li key={i}>
+                  {r.message} (<code>{r.code}</code>)
+                </li>
               ))}
             </ul>
           </div>
