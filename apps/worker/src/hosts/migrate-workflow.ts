@@ -33,7 +33,13 @@ import {
   type VmRow,
 } from '@palisade/db';
 import { StepRefused, type Workflow } from '../operations/engine';
-import { context, vmHost, type VmContext, type VmWorkflowDeps } from '../vms/vm-host';
+import {
+  context,
+  vmHost,
+  type VmContext,
+  type VmWorkflowDeps,
+  placementRequestOf,
+} from '../vms/vm-host';
 
 export const MIGRATE_KIND = 'vm.migrate';
 
@@ -72,13 +78,7 @@ export function migrateWorkflow(deps: VmWorkflowDeps): Workflow<VmContext> {
             vmId: vm.id,
             slot: 'migration',
             onlyHostIds: others,
-            request: {
-              vcpus: flavor.vcpus,
-              ramMiB: flavor.ramMib,
-              diskGiB: flavor.diskGib,
-              svirt: flavor.svirtRequired ? 'required' : 'preferred',
-              fabrics: [...new Set(nics.map((n) => n.network.fabricId))],
-            },
+            request: placementRequestOf(flavor, nics),
             options: { weigher: 'spread' },
           });
           if (!claim.ok)

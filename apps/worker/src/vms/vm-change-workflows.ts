@@ -37,7 +37,14 @@ import {
 } from '@palisade/db';
 import { applyDelta, resourceDelta, vmFootprint } from '@palisade/domain';
 import { StepRefused, type Workflow } from '../operations/engine';
-import { context, GiB, vmHost, type VmContext, type VmWorkflowDeps } from './vm-host';
+import {
+  context,
+  GiB,
+  vmHost,
+  type VmContext,
+  type VmWorkflowDeps,
+  placementRequestOf,
+} from './vm-host';
 import { newVolumeKey, wrapVolumeKey } from './volume-keys';
 
 const footprint = (f: FlavorRow) =>
@@ -88,13 +95,7 @@ export function vmChangeWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
           const { flavor, nics } = await refs(vm, c.tenantId);
           const fit = await recheckHeldHost(db, {
             vmId: vm.id,
-            request: {
-              vcpus: flavor.vcpus,
-              ramMiB: flavor.ramMib,
-              diskGiB: flavor.diskGib,
-              svirt: flavor.svirtRequired ? 'required' : 'preferred',
-              fabrics: [...new Set(nics.map((n) => n.network.fabricId))],
-            },
+            request: placementRequestOf(flavor, nics),
             options: { weigher: 'spread' },
           });
           if (!fit.ok)

@@ -57,6 +57,20 @@ export async function context(op: OperationRow): Promise<VmContext> {
   return { op, tenantId: op.tenantId, vmId: op.targetId };
 }
 
+/** What placement is asked for a VM of this flavor on these networks (create, resize, migrate). */
+export function placementRequestOf(
+  flavor: { vcpus: number; ramMib: number; diskGib: number; svirtRequired: boolean },
+  nics: { network: { fabricId: string } }[],
+) {
+  return {
+    vcpus: flavor.vcpus,
+    ramMiB: flavor.ramMib,
+    diskGiB: flavor.diskGib,
+    svirt: flavor.svirtRequired ? ('required' as const) : ('preferred' as const),
+    fabrics: [...new Set(nics.map((n) => n.network.fabricId))],
+  };
+}
+
 export function vmHost(deps: VmWorkflowDeps) {
   const { db } = deps;
   const tx = <T>(why: string, fn: Parameters<typeof withPlatform<T>>[2]) =>

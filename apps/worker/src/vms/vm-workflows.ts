@@ -29,7 +29,14 @@ import { vmFootprint } from '@palisade/domain';
 import { hostSegments } from '../networks/host-segments';
 import { StepRefused, type Workflow } from '../operations/engine';
 import { giveBackQuota } from '../operations/quota';
-import { context, GiB, vmHost, type VmContext, type VmWorkflowDeps } from './vm-host';
+import {
+  context,
+  GiB,
+  vmHost,
+  type VmContext,
+  type VmWorkflowDeps,
+  placementRequestOf,
+} from './vm-host';
 import { newVolumeKey, wrapVolumeKey } from './volume-keys';
 
 export type { VmWorkflowDeps } from './vm-host';
@@ -61,13 +68,7 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
           const { flavor, nics } = await refs(vm, c.tenantId);
           const claim = await claimPlacement(db, {
             vmId: vm.id,
-            request: {
-              vcpus: flavor.vcpus,
-              ramMiB: flavor.ramMib,
-              diskGiB: flavor.diskGib,
-              svirt: flavor.svirtRequired ? 'required' : 'preferred',
-              fabrics: [...new Set(nics.map((n) => n.network.fabricId))],
-            },
+            request: placementRequestOf(flavor, nics),
             options: { weigher: 'spread' },
           });
           if (!claim.ok)
