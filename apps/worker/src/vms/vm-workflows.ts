@@ -21,6 +21,7 @@ import {
   insertVolume,
   releasePlacement,
   removeDeletedVm,
+  removeSnapshotsOfVm,
   updateVm,
   updateVolume,
   volumesOfVm,
@@ -239,10 +240,14 @@ export function vmWorkflows(deps: VmWorkflowDeps): Workflow<VmContext>[] {
       { name: 'segments', run: releaseIdleSegments },
       {
         name: 'remove',
+        // Its snapshots lived inside the disks the `volumes` step erased: their rows go with the
+        // VM's, and the quota they still held comes back, in the same transaction (so once).
         async run(c) {
-          await tx(`vm ${c.vmId}: remove`, (t) =>
-            removeDeletedVm(t, { tenantId: c.tenantId, id: c.vmId }),
-          );
+          await tx(`vm ${c.vmId}: remove`, async (t) => {
+            const snaps = await removeSnapshotsOfVm(t, { tenantId: c.tenantId, vmId: c.vmId });
+            if (snaps.charged > 0) await giveBackQuota(t, c.tenantId, { snapshots: snaps.charged });
+            await removeDeletedVm(t, { tenantId: c.tenantId, id: c.vmId });
+          });
         },
       },
     ],

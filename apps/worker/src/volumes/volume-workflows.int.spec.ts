@@ -549,4 +549,21 @@ describe('volume and snapshot workflows (real Postgres, simulated agents over mT
     expect(await readVolume(id)).toMatchObject({ status: 'available', vmId: null });
     await expectLedgerEqualsReal();
   });
+
+  it('deleting a VM with snapshots removes their rows and gives their quota back (they lived in its disk)', async () => {
+    const vm = await stoppedVm(0);
+    const snap = await createSnapshot(vm.id, 'before-delete');
+    await run(snap.opId, 'succeeded');
+    const del = await accept('vm.delete', 'vm', async (tx) => {
+      await tx.update(schema.vms).set({ desiredState: 'deleted' }).where(eq(schema.vms.id, vm.id));
+      return { targetId: vm.id };
+    });
+    await run(del, 'succeeded');
+    expect(await agents[0]!.client.get(vm.id)).toBeNull();
+    const left = await withPlatform(db, 'test: snapshots of a deleted VM', (tx) =>
+      tx.select().from(schema.snapshots).where(eq(schema.snapshots.vmId, vm.id)),
+    );
+    expect(left).toEqual([]);
+    await expectLedgerEqualsReal();
+  });
 });

@@ -150,3 +150,16 @@ export async function removeSnapshot(tx: Tx, p: { tenantId: string; id: string }
     .returning({ id: snapshots.id });
   return rows.length === 1;
 }
+
+/** Removes every snapshot row of a VM (its disks, which held them, are gone) and says how many of
+ *  them still counted against quota (a `deleting` one was given back when its delete was accepted). */
+export async function removeSnapshotsOfVm(
+  tx: Tx,
+  p: { tenantId: string; vmId: string },
+): Promise<{ removed: number; charged: number }> {
+  const rows = await tx
+    .delete(snapshots)
+    .where(and(eq(snapshots.tenantId, p.tenantId), eq(snapshots.vmId, p.vmId)))
+    .returning({ status: snapshots.status });
+  return { removed: rows.length, charged: rows.filter((r) => r.status !== 'deleting').length };
+}
